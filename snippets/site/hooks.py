@@ -1,0 +1,82 @@
+"""MkDocs hooks for this site (registered under `hooks:` in mkdocs.yml).
+
+pymdownx.arithmatex (generic mode) leaves TeX in `<span class="arithmatex">\\(...\\)</span>` and
+`<div class="arithmatex">\\[...\\]</div>`; notebook pages get the same markup (see
+`snippets.site.notebooks`). We replace the TeX with MathML at build time, so pages need no math
+renderer and load nothing from a CDN. Malformed TeX raises `PluginError` naming the page and the
+TeX, which stops the build. markdown-exec's warnings about a failing block get the page's name.
+"""
+
+import html
+import re
+
+from mkdocs.exceptions import PluginError
+
+from snippets.site import notebooks, pagenames
+from snippets.site.mathml import TexError, tex_to_mathml
+
+_ARITHMATEX = re.compile(r'<(span|div)(\s[^>]*class="arithmatex"[^>]*)>(.*?)</\1>', re.DOTALL)
+_DELIMITERS = {("\\(", "\\)"): False, ("\\[", "\\]"): True}  # -> display?
+_INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.DOTALL)  # in a heading's text: \(...\)
+
+
+def on_config(config):
+    notebooks.use_arithmatex_markup()
+    pagenames.install()
+    return config
+
+
+def on_page_markdown(markdown, page, config, files):
+    pagenames.NAMER.page = page.file.src_uri  # markdown-exec runs while this page renders
+    return markdown
+
+
+def on_post_build(config):
+    pagenames.NAMER.page = None
+
+
+def on_page_content(html_text, page, config, files):
+    """Render the page's math as MathML; strip CDN scripts from notebook pages."""
+    name = page.file.src_uri
+    try:
+        html_text = render_math(html_text)
+        _render_headings(page)
+    except TexError as error:
+        raise PluginError(f"Malformed math on page '{name}': {error}") from None
+    if notebooks.is_notebook(page):
+        html_text = notebooks.clean_notebook_html(html_text, name)
+    return html_text
+
+
+def render_math(html_text: str) -> str:
+    """Replace the TeX in every arithmatex element with MathML, keeping the element itself."""
+    return _ARITHMATEX.sub(_render_one, html_text)
+
+
+def _render_headings(page) -> None:
+    """Math in headings: MathML in the table of contents, plain TeX source in the page title.
+
+    The toc extension keeps a heading's text, so the sidebar would show "\\(f_t\\)" verbatim.
+    """
+    def render(item):
+        item.title = _INLINE_TEX.sub(lambda m: tex_to_mathml(html.unescape(m.group(1))), item.title)
+        for child in item.children:
+            render(child)
+
+    for item in page.toc:
+        render(item)
+    if page.title and "\\(" in page.title:  # a <title> cannot hold markup
+        page.title = _INLINE_TEX.sub(lambda m: m.group(1).strip(), page.title)
+
+
+def _render_one(match: re.Match) -> str:
+    tag, attributes, body = match.groups()
+    tex, display = _unwrap(html.unescape(body).strip())
+    return f"<{tag}{attributes}>{tex_to_mathml(tex, display)}</{tag}>"
+
+
+def _unwrap(text: str) -> tuple[str, bool]:
+    for (opening, closing), display in _DELIMITERS.items():
+        if text.startswith(opening) and text.endswith(closing):
+            return text[len(opening):-len(closing)].strip(), display
+    raise TexError(f"expected math wrapped in \\( \\) or \\[ \\], got {text!r}")
