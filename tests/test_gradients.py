@@ -1,0 +1,70 @@
+"""Gradient flow: the measurement is right, and the tanh RNN respects lambda_1^k."""
+
+import pytest
+import torch
+
+from snippets.gradients import gradient_norms, measure, set_largest_singular_value
+
+
+@pytest.mark.parametrize("sigma", [0.5, 0.9, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tanh_rnn_gradient_never_exceeds_lambda_to_the_k(sigma, seed):
+    result = measure("rnn", T=60, hidden_size=32, seed=seed, sigma=sigma)
+    norms = result["norms"]["h"]  # (batch, T), column k
+    assert result["sigma_max"] == pytest.approx(sigma)
+    k = torch.arange(norms.shape[1], dtype=torch.float64)
+    bound = norms[:, :1] * sigma ** k
+    assert (norms <= bound * (1 + 1e-9)).all()
+    if sigma < 1:
+        assert (norms[:, -1] < 1e-3 * norms[:, 0]).all()  # and it does vanish
+
+
+@pytest.mark.parametrize("kind", [torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU])
+def test_measured_gradient_is_the_gradient_of_the_fused_layer(kind):
+    """The unrolled measurement agrees with autograd through the torch.nn layer itself."""
+    torch.manual_seed(0)
+    layer = kind(3, 6, batch_first=True).double()
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    w = torch.randn(6, dtype=torch.float64)
+    norms = gradient_norms(layer, x, w)["h"]  # column k = 6 is dL/dh_1, the first state
+    # Restart the fused layer from h_1 (a leaf) over the remaining steps.
+    with torch.no_grad():
+        _, state = layer(x[:, :1])
+    if kind is torch.nn.LSTM:
+        h1, c1 = (s.clone().requires_grad_(True) for s in state)
+        out, _ = layer(x[:, 1:], (h1, c1))
+    else:
+        h1 = state.clone().requires_grad_(True)
+        out, _ = layer(x[:, 1:], h1)
+    (out[:, -1] @ w).sum().backward()
+    assert torch.allclose(norms[:, 6], h1.grad[0].norm(dim=1))
+    assert torch.allclose(norms[:, 0], torch.full((2,), float(w.norm()), dtype=torch.float64))
+
+
+def test_lstm_cell_path_starts_at_the_cell_gradient_and_a_larger_forget_bias_keeps_more():
+    results = {b: measure("lstm", T=50, hidden_size=32, forget_bias=b) for b in (0.0, 1.0, 3.0)}
+    for r in results.values():
+        assert torch.allclose(r["norms"]["cell_path"][:, 0], r["norms"]["c"][:, 0])
+        assert (r["norms"]["cell_path"] <= r["norms"]["cell_path"][:, :1] * (1 + 1e-9)).all()
+    far = [float(results[b]["norms"]["cell_path"][:, 40].mean()) for b in (0.0, 1.0, 3.0)]
+    assert far[0] < far[1] < far[2]
+
+
+def test_gru_update_gate_path_starts_at_the_last_hidden_gradient():
+    r = measure("gru", T=30, hidden_size=16)
+    assert torch.allclose(r["norms"]["z_path"][:, 0], r["norms"]["h"][:, 0])
+
+
+def test_singular_value_is_set_exactly():
+    w = torch.randn(10, 10)
+    set_largest_singular_value(w, 1.7)
+    assert float(torch.linalg.matrix_norm(w, 2)) == pytest.approx(1.7, rel=1e-5)
+    with pytest.raises(ValueError, match="got"):
+        set_largest_singular_value(w, 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [{"cell": "elman"}, {"cell": "rnn", "T": 0},
+                                    {"cell": "gru", "forget_bias": 1.0}])
+def test_bad_measurement_configs_are_rejected(kwargs):
+    with pytest.raises(ValueError, match="got|expected"):
+        measure(**kwargs)
