@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from snippets import figures
+from snippets.figures import lstm
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -34,9 +35,9 @@ def test_same_figure_gives_identical_bytes():
 
 
 def test_lstm_figure_is_deterministic():
-    first = figures.svg_html(figures.lstm_gates_figure(seed=0), "LSTM gates.")
-    assert first == figures.svg_html(figures.lstm_gates_figure(seed=0), "LSTM gates.")
-    assert first != figures.svg_html(figures.lstm_gates_figure(seed=1), "LSTM gates.")
+    first = figures.svg_html(lstm.lstm_gates_figure(seed=0), "LSTM gates.")
+    assert first == figures.svg_html(lstm.lstm_gates_figure(seed=0), "LSTM gates.")
+    assert first != figures.svg_html(lstm.lstm_gates_figure(seed=1), "LSTM gates.")
 
 
 def test_two_figures_share_no_ids_and_resolve_their_own_references():
@@ -80,16 +81,16 @@ def test_missing_alt_text_raises(alt):
 
 
 def test_pulse_input_rejects_steps_outside_the_sequence():
-    assert figures.pulse_input(5, {0: 1.0, 4: -1.0})[:, 0, 0].tolist() == [1, 0, 0, 0, -1]
+    assert lstm.pulse_input(5, {0: 1.0, 4: -1.0})[:, 0, 0].tolist() == [1, 0, 0, 0, -1]
     with pytest.raises(ValueError, match=r"pulse steps in \[0, 5\)"):
-        figures.pulse_input(5, {5: 1.0})
+        lstm.pulse_input(5, {5: 1.0})
 
 
 # The LSTM page's prose describes these traces; these tests keep the prose true.
 
 def test_lstm_page_claims_random_weights_forget_quickly():
-    x = figures.pulse_input()
-    trace = figures.lstm_gate_traces(x, seed=0)
+    x = lstm.pulse_input()
+    trace = lstm.lstm_gate_traces(x, seed=0)
     assert np.all(trace["f"][14] < 0.8), "caption: forget gates well below 1"
     assert np.allclose(trace["c"][14], trace["c"][29], atol=0.05), "caption: back at resting values after a pulse"
     for key in "ifo":
@@ -97,8 +98,8 @@ def test_lstm_page_claims_random_weights_forget_quickly():
 
 
 def test_lstm_page_claims_forget_bias_makes_cells_accumulate():
-    x = figures.pulse_input()
-    trace = figures.lstm_gate_traces(x, seed=0, forget_bias=3.0)
+    x = lstm.pulse_input()
+    trace = lstm.lstm_gate_traces(x, seed=0, forget_bias=3.0)
     near_one = trace["f"][29] > 0.9
     assert near_one.sum() >= 2, "alt text: forget gates near 1 for two of the units"
     drift = np.abs(trace["c"][29] - trace["c"][20])
