@@ -135,3 +135,19 @@ def measure(cell: str, T: int = 100, hidden_size: int = 64, input_size: int = 4,
     norms = gradient_norms(layer, x, w)
     lam = float(torch.linalg.matrix_norm(layer.weight_hh_l0.detach(), ord=2))
     return {"norms": norms, "sigma_max": lam}
+
+
+def perturbation_decay(layer: nn.Module, x: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    r"""How long a change at the first step stays visible: $\lVert h_t - h'_t \rVert$ for every $t$.
+
+    $h'$ is the hidden state on the same input with `delta` added to the first step's features;
+    `layer` is batch-first and `x` is (1, T, input). The forward-pass twin of the gradient norms
+    above: for the tanh RNN it obeys the same $\lambda_1^t$ bound, for small changes.
+    """
+    if x.dim() != 3 or x.shape[0] != 1:
+        raise ValueError(f"perturbation_decay: expected x of shape (1, T, input), got {tuple(x.shape)}")
+    changed = x.clone()
+    changed[0, 0] += delta
+    with torch.no_grad():
+        h, h_changed = layer(x)[0], layer(changed)[0]
+    return (h - h_changed)[0].norm(dim=-1)

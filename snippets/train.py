@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .seeding import data_generator, seed_everything
 from .variants import set_forget_bias  # noqa: F401  (part of the training API)
@@ -48,6 +48,25 @@ class SequenceModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, _ = self.rnn(x)
         return self.readout(h)
+
+
+def traceable_layer(state_dict: dict) -> nn.Module:
+    """The recurrent layer of a trained `SequenceModel`, rebuilt as this package's twin to trace its gates.
+
+    Training runs on `torch.nn` (faster); `snippets.RNN`/`LSTM`/`GRU` take the same weights and
+    also return the gate activations (`return_gates=True`). Sizes are read off the weights.
+    """
+    import snippets  # the package's own modules; imported here because snippets/__init__ may import this one
+
+    weights = {k.removeprefix("rnn."): v for k, v in state_dict.items() if k.startswith("rnn.")}
+    if "weight_ih_l0" not in weights:
+        raise ValueError(f"traceable_layer: expected a SequenceModel state_dict with 'rnn.weight_ih_l0', got keys {sorted(state_dict)[:4]}")
+    hidden = weights["weight_hh_l0"].shape[1]
+    gates = weights["weight_ih_l0"].shape[0] // hidden
+    cls = {1: snippets.RNN, 4: snippets.LSTM, 3: snippets.GRU}[gates]
+    layer = cls(weights["weight_ih_l0"].shape[1], hidden, bias="bias_ih_l0" in weights, batch_first=True)
+    layer.load_state_dict(weights)
+    return layer.to(weights["weight_ih_l0"].dtype)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -68,3 +68,24 @@ def test_singular_value_is_set_exactly():
 def test_bad_measurement_configs_are_rejected(kwargs):
     with pytest.raises(ValueError, match="got|expected"):
         measure(**kwargs)
+
+
+def test_perturbation_decay_vanishes_for_a_contracting_rnn_and_not_for_an_open_lstm():
+    from snippets.gradients import perturbation_decay
+    from snippets.variants import set_forget_bias
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 60, 4, dtype=torch.float64)
+    rnn = torch.nn.RNN(4, 16, batch_first=True).double()
+    set_largest_singular_value(rnn.weight_hh_l0, 0.5)
+    decay = perturbation_decay(rnn, x)
+    assert decay[0] > 0 and decay[-1] < 1e-12 * decay[0]  # at most 0.5^59 of the first change
+    lstm = set_forget_bias(torch.nn.LSTM(4, 16, batch_first=True).double(), 20.0)  # forget gates ~1
+    assert perturbation_decay(lstm, x)[-1] > 0.1 * perturbation_decay(lstm, x)[0]
+
+
+def test_perturbation_decay_wants_one_batch_first_sequence():
+    from snippets.gradients import perturbation_decay
+
+    with pytest.raises(ValueError, match=r"\(1, T, input\), got \(2, 5, 4\)"):
+        perturbation_decay(torch.nn.GRU(4, 3, batch_first=True), torch.zeros(2, 5, 4))

@@ -98,3 +98,24 @@ def test_bad_train_config_names_what_was_expected_and_got(kwargs):
 def test_unknown_cell_is_rejected():
     with pytest.raises(ValueError, match=r"unknown cell 'transformer'; expected one of"):
         SequenceModel("transformer", 2, 8, 1)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_traceable_layer_reproduces_the_trained_torch_layer(cell):
+    import snippets
+    from snippets.train import SequenceModel, traceable_layer
+
+    torch.manual_seed(0)
+    model = SequenceModel(cell, 3, 5, 2)
+    layer = traceable_layer(model.state_dict())
+    assert type(layer) is getattr(snippets, {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell])
+    x = torch.randn(4, 7, 3)
+    torch.testing.assert_close(layer(x)[0], model.rnn(x)[0])
+    assert "h" in layer(x, return_gates=True)[2]
+
+
+def test_traceable_layer_rejects_other_state_dicts():
+    from snippets.train import traceable_layer
+
+    with pytest.raises(ValueError, match="expected a SequenceModel state_dict"):
+        traceable_layer({"weight": torch.zeros(1)})

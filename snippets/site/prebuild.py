@@ -1,0 +1,30 @@
+"""MkDocs hook: run (or load) every experiment once, before any page is rendered.
+
+Pages and notebooks then only read the cache, and the build report page can list what this
+build loaded and what it computed, with the seconds each took (as sphinx-gallery does for its
+examples). `cache.report()` holds this process's records; each build starts a fresh list.
+"""
+
+from __future__ import annotations
+
+from snippets import cache, experiments
+
+
+def on_pre_build(config) -> None:
+    cache.clear_report()
+    experiments.run_all()
+
+
+def report_table(records: list[dict]) -> str:
+    """A Markdown table of cache records: experiment, hit or computed, seconds now and cold."""
+    if not records:
+        raise ValueError("report_table: expected the cache records of a build, got none (did the pre-build hook run?)")
+    lines = ["| experiment | this build | seconds this build | seconds to compute |", "| --- | --- | ---: | ---: |"]
+    for r in records:
+        status = "loaded from cache" if r["hit"] else "computed"
+        lines.append(f"| `{r['name']}` (`{r['key'][:8]}`) | {status} | {r['seconds']:.2f} | {r['compute_seconds']:.1f} |")
+    now = sum(r["seconds"] for r in records)
+    cold = sum(r["compute_seconds"] for r in records)
+    lines.append(f"| **all {len(records)}** | {sum(not r['hit'] for r in records)} computed | **{now:.2f}** | **{cold:.1f}** |")
+    return "\n".join(lines)
+
