@@ -85,15 +85,36 @@ def _helpers(fn: types.FunctionType, seen: dict) -> None:
                 _helpers(target, seen)
 
 
-def code_fingerprint(fn, modules=()) -> str:
-    """SHA-256 of the source `fn` runs: itself, its same-module helpers, and `modules`."""
+def _read_fingerprint(fn, modules) -> str:
     sources: dict[str, str] = {}
     _helpers(fn, sources)
     for module in modules:
         sources[f"module:{module.__name__}"] = inspect.getsource(module)
-    sources["torch"] = torch.__version__
+    sources["torch"] = str(torch.__version__)
     blob = "\n".join(f"## {name}\n{src}" for name, src in sorted(sources.items()))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_fingerprints: dict[tuple, str] = {}
+
+
+def code_fingerprint(fn, modules=()) -> str:
+    """SHA-256 of the source `fn` runs: itself, its same-module helpers, and `modules`.
+
+    Read once per process, at the first use. Python does not reload a module whose file
+    changes, so a long-running process (`mkdocs serve`) keeps running the code it loaded; reading
+    the files again would store that old code's results under the new code's key.
+    """
+    memo = (fn, tuple(modules))
+    if memo not in _fingerprints:
+        _fingerprints[memo] = _read_fingerprint(fn, modules)
+    return _fingerprints[memo]
+
+
+def stale() -> list[str]:
+    """Experiments whose source changed on disk since this process read it: it runs old code."""
+    return sorted({fn.__qualname__ for (fn, modules), fingerprint in _fingerprints.items()
+                   if _read_fingerprint(fn, modules) != fingerprint})
 
 
 def entry_key(name: str, config, fn, modules=()) -> str:

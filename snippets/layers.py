@@ -8,10 +8,22 @@ also returns every gate's activation at every time step, layer and direction.
 The time loop is plain Python over the cell equations in `snippets.cells`. The input projection
 $W_{ih} x_t + b_{ih}$ of a layer is one matrix product over all time steps; the loop then walks the
 `unbind(0)` views of it (indexing `xw[t]` instead would make the backward pass quadratic in T).
+
+Two ways through the loop, with the same results (`tests/test_equivalence.py` holds both to torch.nn):
+
+- training an `LSTM` (without projection) or a `GRU` on a padded batch, or recording traces: the
+  loops of `snippets.bptt`, whose backward pass is written by hand (about 1.3x faster);
+- everything else (`RNN`, `proj_size > 0`, `PackedSequence` input, inference without traces, and
+  any block under `autograd_loop()`): the step functions of `snippets.cells`, differentiated by
+  `torch.autograd`.
+
+`compiled_loops()` is an opt-in context in which the `snippets.bptt` loops run through
+`torch.compile` (a one-off compile of a minute or more per sequence length, then faster steps).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -21,10 +33,31 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from snippets.bptt import GRULayer, LSTMLayer, compiled_loops  # noqa: F401 (re-exported)
 from snippets.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
 from snippets.errors import RNNInputError, check_dims, check_size
 
 TRACE_DIMS = ("layer", "direction", "time", "batch", "hidden")
+
+
+class _Settings:
+    bptt = True  # use snippets.bptt's hand-written backward where it applies
+
+
+_settings = _Settings()
+
+
+@contextlib.contextmanager
+def autograd_loop():
+    """Runs every time loop through `torch.autograd` instead of `snippets.bptt`, inside the block.
+
+    For comparison (`snippets.bench`) and for the tests, which check both paths against torch.nn.
+    """
+    before, _settings.bptt = _settings.bptt, False
+    try:
+        yield
+    finally:
+        _settings.bptt = before
 
 
 class _RNNBase(nn.Module):
@@ -118,7 +151,9 @@ class _RNNBase(nn.Module):
 
         Each trace has dims `(layer, direction, time, batch, hidden)` (`TRACE_DIMS`), time in input
         order whatever `batch_first` says; unbatched input has batch size 1; the padded steps of a
-        `PackedSequence` are NaN.
+        `PackedSequence` are NaN. Traces are for looking at: differentiate the output and the final
+        state, not the traces (on the hand-written backward path of `snippets.bptt` they carry no
+        gradient).
         """
         x, packing, batched = self._time_major_input(input)
         state = self._initial_state(hx, x, batched)
@@ -130,13 +165,21 @@ class _RNNBase(nn.Module):
     def _run(self, x: Tensor, state: tuple[Tensor, ...], packing: _Packing | None, record: bool):
         """All layers and directions; returns the last layer's output, final states and traces."""
         finals, traces = [], []
+        # snippets.bptt pays off when there will be a backward pass, or traces to keep (its forward
+        # keeps them anyway); plain inference runs the step functions of snippets.cells.
+        backward_ahead = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *state, *self.parameters()))
+        bptt = _settings.bptt and (backward_ahead or record)
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
-                (w_ih, b_ih), recurrent = self._layer_weights(layer, direction)
+                projection, recurrent = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
-                mask = None if packing is None else packing.mask
-                out, final, trace = self._scan(F.linear(x, w_ih, b_ih), start, recurrent, mask, direction == 1, record)
+                if bptt and packing is None and self._has_bptt(recurrent):
+                    out, final, trace = self._bptt_scan(x, start, projection, recurrent, direction == 1, record)
+                else:
+                    xw = F.linear(x, *projection)
+                    mask = None if packing is None else packing.mask
+                    out, final, trace = self._scan(xw, start, recurrent, mask, direction == 1, record)
                 outputs.append(out)
                 finals.append(final)
                 traces.append(trace)
@@ -162,6 +205,14 @@ class _RNNBase(nn.Module):
             if record:
                 trace[t] = gates + new_state
         return torch.stack(outputs), state, _stack_trace(trace, mask) if record else None
+
+    def _has_bptt(self, recurrent) -> bool:
+        """Whether `snippets.bptt` has a hand-written backward for this layer (RNN: no)."""
+        return False
+
+    def _bptt_scan(self, x: Tensor, state, projection, recurrent, reverse: bool, record: bool):
+        """The time loop of one layer-direction through `snippets.bptt`; same returns as `_scan`."""
+        raise NotImplementedError
 
     def _collect(self, traces: list[list[Tensor]]) -> dict[str, Tensor]:
         """Per-(layer, direction) lists of (time, batch, hidden) tensors -> dict of 5-D tensors."""
@@ -264,6 +315,11 @@ class _Packing:
         return self.pad(F.dropout(padded[self.time, self.batch], p, True))
 
 
+def _in_step_order(x: Tensor, reverse: bool) -> Tensor:
+    """Time-major `x` in the order the loop visits the steps (the reverse direction starts at the end)."""
+    return x.flip(0) if reverse else x
+
+
 def _stack_trace(trace: list[tuple[Tensor, ...]], mask: Tensor | None) -> list[Tensor]:
     """Per-step tuples -> one (time, batch, hidden) tensor per name; padded steps become NaN."""
     stacked = [torch.stack(v) for v in zip(*trace)]
@@ -340,7 +396,7 @@ class LSTM(_RNNBase):
     \begin{aligned}
     (i_t, f_t, g_t, o_t) &= (\sigma, \sigma, \tanh, \sigma)(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}) \\
     c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
-    h_t &= o_t \odot \tanh(c_t) \quad (\text{or } W_{hr}\,(o_t \odot \tanh(c_t)) \text{ with } \texttt{proj\_size} > 0)
+    h_t &= o_t \odot \tanh(c_t) \quad \text{or, with a projection,} \quad h_t = W_{hr}\,(o_t \odot \tanh(c_t))
     \end{aligned}
     $$
 
@@ -370,6 +426,18 @@ class LSTM(_RNNBase):
 
     def _step(self, xw, state, recurrent):
         return lstm_step(xw, *state, *recurrent)
+
+    def _has_bptt(self, recurrent) -> bool:
+        # Not with a projection, nor in a subclass with another step function (snippets.variants).
+        return recurrent[2] is None and type(self)._step is LSTM._step
+
+    def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
+        (weight_ih, bias_ih), (weight_hh, bias_hh, _) = projection, recurrent
+        # b_ih and b_hh add to the same pre-activation: fold both into the input projection.
+        xw = F.linear(x, weight_ih, None if bias_ih is None else bias_ih + bias_hh)
+        out, h, c, gates, cells = LSTMLayer.apply(_in_step_order(xw, reverse), *state, weight_hh)
+        trace = [_in_step_order(v, reverse) for v in (*gates.chunk(4, dim=-1), out, cells)] if record else None
+        return _in_step_order(out, reverse), (h, c), trace
 
 
 class GRU(_RNNBase):
@@ -408,3 +476,13 @@ class GRU(_RNNBase):
         weight_hh, bias_hh, _ = recurrent
         h, gates = gru_step(xw, state[0], weight_hh, bias_hh)
         return (h,), gates
+
+    def _has_bptt(self, recurrent) -> bool:
+        return type(self)._step is GRU._step  # not in a subclass with another step function
+
+    def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
+        weight_hh, bias_hh, _ = recurrent
+        xw = F.linear(x, *projection)
+        out, h, rz, n = GRULayer.apply(_in_step_order(xw, reverse), state[0], weight_hh, bias_hh)
+        trace = [_in_step_order(v, reverse) for v in (*rz.chunk(2, dim=-1), n, out)] if record else None
+        return _in_step_order(out, reverse), (h,), trace

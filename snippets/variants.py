@@ -198,9 +198,16 @@ class ChoGRU(GRU):
 def set_forget_bias(lstm: nn.Module, value: float) -> nn.Module:
     """Sets every layer's forget-gate bias to `value` (Jozefowicz et al. 2015 recommend 1).
 
-    Works on `torch.nn.LSTM` and `snippets.LSTM` (gate order i, f, g, o): the forget rows of
-    `bias_ih` become `value` and those of `bias_hh` zero, so their sum, what the gate sees, is `value`.
+    For LSTMs whose gates are stacked (i, f, g, o): `torch.nn.LSTM`, `snippets.LSTM`,
+    `PeepholeLSTM`. The forget rows of `bias_ih` become `value` and those of `bias_hh` zero, so
+    their sum, what the gate sees, is `value`. Other stackings (`CoupledLSTM`'s f, g, o;
+    `LSTM1997`'s i, g, o) are refused rather than silently given another gate's bias.
     """
+    # torch.nn.LSTM names no gates; this package's modules list theirs in `trace_names`.
+    gates = getattr(lstm, "trace_names", ("i", "f", "g", "o"))[:4]
+    if getattr(lstm, "mode", None) != "LSTM" or gates != ("i", "f", "g", "o"):
+        raise ValueError(f"set_forget_bias: expected an LSTM with gates stacked (i, f, g, o), "
+                         f"got {type(lstm).__name__} with gates {gates}")
     hidden = lstm.hidden_size
     found = False
     with torch.no_grad():

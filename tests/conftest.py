@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, timeout: int = 600):
+def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, timeout: int = 1200):
     """Run `mkdocs build` on `config` in a fresh process, from the config's folder.
 
     A fresh process because markdown-exec's sessions and nbconvert's patched renderer are global
@@ -27,3 +28,19 @@ def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, ti
 @pytest.fixture(scope="session")
 def mkdocs_build():
     return _mkdocs_build
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory, mkdocs_build):
+    """The real site, built once per test session with `mkdocs build --strict`; its folder.
+
+    SNIPPETS_BUILT_SITE=DIR uses a site already built there instead (to iterate on the site's tests).
+    """
+    if os.environ.get("SNIPPETS_BUILT_SITE"):
+        return Path(os.environ["SNIPPETS_BUILT_SITE"])
+    out = tmp_path_factory.mktemp("site")
+    start = time.perf_counter()
+    result = _mkdocs_build(REPO / "mkdocs.yml", out, strict_flag=True)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+    print(f"site built in {time.perf_counter() - start:.1f} s")
+    return out

@@ -165,3 +165,13 @@ def test_a_config_must_be_plain_data(env):
     toy = load(env, "toy_j")
     with pytest.raises(TypeError, match="plain data"):
         toy.toy({"n": object()})
+
+
+def test_a_process_running_old_code_keeps_its_key_and_reports_it_stale(env):
+    """Like `mkdocs serve` after an edit: the loaded (old) code must not write under the new code's key."""
+    old = load(env, "toy_s")
+    assert old.toy()["value"] == 20
+    (env / "toy_s.py").write_text((env / "toy_s.py").read_text().replace("n * 10", "n * 11"))
+    assert old.toy()["value"] == 20 and calls(env) == 1  # same key: a hit, not old code under a new key
+    assert "toy" in cache.stale()
+    assert load(env, "toy_s", factor=11).toy()["value"] == 22  # a fresh import runs the new code

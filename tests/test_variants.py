@@ -141,3 +141,14 @@ def test_set_forget_bias(lstm):
 def test_set_forget_bias_needs_biases():
     with pytest.raises(ValueError, match="without bias_ih"):
         variants.set_forget_bias(nn.LSTM(INPUT, HIDDEN, bias=False), 1.0)
+
+
+@pytest.mark.parametrize("module", [variants.CoupledLSTM(INPUT, HIDDEN), variants.LSTM1997(INPUT, HIDDEN), nn.GRU(INPUT, HIDDEN)])
+def test_set_forget_bias_refuses_other_gate_orders(module):
+    with pytest.raises(ValueError, match=r"gates stacked \(i, f, g, o\), got"):
+        variants.set_forget_bias(module, 1.0)
+
+
+def test_set_forget_bias_on_peepholes():
+    peephole = variants.set_forget_bias(variants.PeepholeLSTM(INPUT, HIDDEN), 2.0)
+    assert torch.equal((peephole.bias_ih_l0 + peephole.bias_hh_l0)[HIDDEN : 2 * HIDDEN], torch.full((HIDDEN,), 2.0))

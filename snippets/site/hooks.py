@@ -12,7 +12,7 @@ import re
 
 from mkdocs.exceptions import PluginError
 
-from snippets.site import notebooks, pagenames
+from snippets.site import a11y, notebooks, pagenames
 from snippets.site.mathml import TexError, tex_to_mathml
 
 _ARITHMATEX = re.compile(r'<(span|div)(\s[^>]*class="arithmatex"[^>]*)>(.*?)</\1>', re.DOTALL)
@@ -33,6 +33,11 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_post_build(config):
     pagenames.NAMER.page = None
+
+
+def on_post_page(output, page, config):
+    """Name Material's search dialog; let figures and equations scroll (see `snippets.site.a11y`)."""
+    return a11y.math_scroll_focus(a11y.figure_scroll_boxes(a11y.label_search_dialog(output)))
 
 
 def on_page_content(html_text, page, config, files):

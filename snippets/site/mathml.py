@@ -29,6 +29,9 @@ SUPPORTED_ENVIRONMENTS = frozenset(name.lstrip("\\") for name in commands.MATRIC
 # amsmath's `aligned` is what authors write inside \[...\]; latex2mathml lacks it. `align*` lays
 # out the same (right/left column pairs, no numbers) and spaces `&&` annotations, `split` does not.
 _ALIASES = {"aligned": "align*"}
+# latex2mathml sizes a literal character after \big, \Big, ... but prints a command there (say
+# \Big\lVert) as raw text: write the norm bars as the character itself.
+_SIZED_NORM = re.compile(r"(\\[bB]igg?[lr]?)\s*\\(?:lVert|rVert|Vert|\|)(?![A-Za-z])")
 
 # MathML elements with a fixed number of children, e.g. <mfrac> = numerator, denominator.
 _ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "mroot": 2, "munder": 2, "mover": 2,
@@ -61,7 +64,7 @@ def _apply_aliases(tex: str) -> str:
     for alias, name in _ALIASES.items():
         tex = tex.replace(f"\\begin{{{alias}}}", f"\\begin{{{name}}}")
         tex = tex.replace(f"\\end{{{alias}}}", f"\\end{{{name}}}")
-    return tex
+    return _SIZED_NORM.sub(lambda m: m.group(1) + "\u2016", tex)
 
 
 def _check_braces(tex: str) -> None:

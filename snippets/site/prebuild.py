@@ -7,10 +7,31 @@ examples). `cache.report()` holds this process's records; each build starts a fr
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
+
 from snippets import cache, experiments
+
+log = logging.getLogger("mkdocs.plugins.snippets")
+
+
+def on_config(config):
+    """One cache for the whole build, next to mkdocs.yml, whatever folder code runs in.
+
+    Notebooks execute in their own folder, and kernels inherit this process's environment: without
+    an absolute path they would each start an empty cache and train everything again.
+    """
+    default = Path(config.config_file_path).resolve().parent / ".cache" / "snippets"
+    os.environ.setdefault("SNIPPETS_CACHE_DIR", str(default))
+    return config
 
 
 def on_pre_build(config) -> None:
+    changed = cache.stale()
+    if changed:  # under `mkdocs serve`: the process still has the old code loaded
+        log.warning(f"snippets changed on disk since this process started ({', '.join(changed)}): "
+                    "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code")
     cache.clear_report()
     experiments.run_all()
 

@@ -1,0 +1,205 @@
+"""How fast `snippets.LSTM` and `snippets.GRU` are: `python -m snippets.bench`.
+
+Times a training step (forward, then backward of a scalar loss) and inference (forward under
+`torch.no_grad`) for each candidate, against `torch.nn` and against a naive teaching-style loop
+written below (one matrix product per gate per step). The candidates run round-robin, one call
+each per round, so load from other processes spreads over all of them alike; the table gives
+medians and ratios, and states the machine and its load.
+
+Candidates: `torch.nn`; `snippets` as it runs by default (the hand-written backward of
+`snippets.bptt`); the same with gate traces recorded (`return_gates=True`); `snippets` with the
+backward left to autograd (`snippets.layers.autograd_loop()`); the naive loop; and, with
+`--compiled`, `snippets` inside `snippets.layers.compiled_loops()`, with its one-off compile time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+import snippets
+from snippets.layers import autograd_loop, compiled_loops
+
+BATCH, STEPS, INPUT = 32, 100, 64
+
+
+# -- the baseline: a loop as a textbook writes it -------------------------------------------------
+
+
+class NaiveLSTM(nn.Module):
+    """One `F.linear` per gate for the input and one for the state, at every step: 8 products."""
+
+    def __init__(self, like: nn.LSTM) -> None:
+        super().__init__()
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for gate, part in zip("ifgo", getattr(like, f"{kind}_l0").detach().chunk(4)):
+                self.register_parameter(f"{kind}_{gate}", nn.Parameter(part.clone()))
+
+    def gate(self, name: str, x: Tensor, h: Tensor) -> Tensor:
+        w = lambda kind: getattr(self, f"{kind}_{name}")  # noqa: E731
+        return F.linear(x, w("weight_ih"), w("bias_ih")) + F.linear(h, w("weight_hh"), w("bias_hh"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = c = x.new_zeros(x.shape[1], self.weight_hh_i.shape[1])
+        outputs = []
+        for x_t in x.unbind(0):
+            i = torch.sigmoid(self.gate("i", x_t, h))
+            f = torch.sigmoid(self.gate("f", x_t, h))
+            g = torch.tanh(self.gate("g", x_t, h))
+            o = torch.sigmoid(self.gate("o", x_t, h))
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs)
+
+
+class NaiveGRU(NaiveLSTM):
+    """One `F.linear` per gate for the input and one for the state, at every step: 6 products."""
+
+    def __init__(self, like: nn.GRU) -> None:
+        nn.Module.__init__(self)
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for gate, part in zip("rzn", getattr(like, f"{kind}_l0").detach().chunk(3)):
+                self.register_parameter(f"{kind}_{gate}", nn.Parameter(part.clone()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = x.new_zeros(x.shape[1], self.weight_hh_r.shape[1])
+        outputs = []
+        for x_t in x.unbind(0):
+            r = torch.sigmoid(self.gate("r", x_t, h))
+            z = torch.sigmoid(self.gate("z", x_t, h))
+            hn = F.linear(h, self.weight_hh_n, self.bias_hh_n)
+            n = torch.tanh(F.linear(x_t, self.weight_ih_n, self.bias_ih_n) + r * hn)
+            h = (1 - z) * n + z * h
+            outputs.append(h)
+        return torch.stack(outputs)
+
+
+# -- candidates and timing --------------------------------------------------------------------
+
+
+def candidates(mode: str, hidden: int, compiled: bool) -> dict[str, tuple[nn.Module, dict, object]]:
+    """name -> (module, forward keyword arguments, context to run it in); all share weights."""
+    theirs = getattr(nn, mode)(INPUT, hidden)
+    ours = getattr(snippets, mode)(INPUT, hidden)
+    ours.load_state_dict(theirs.state_dict())
+    naive = (NaiveLSTM if mode == "LSTM" else NaiveGRU)(theirs)
+    found = {
+        f"torch.nn.{mode}": (theirs, {}, contextlib.nullcontext),
+        f"snippets.{mode}": (ours, {}, contextlib.nullcontext),
+        f"snippets.{mode} + traces": (ours, dict(return_gates=True), contextlib.nullcontext),
+        f"snippets.{mode} autograd": (ours, {}, autograd_loop),
+        f"naive {mode} loop": (naive, {}, contextlib.nullcontext),
+    }
+    if compiled:
+        found[f"snippets.{mode} compiled"] = (ours, {}, compiled_loops)
+    return found
+
+
+def train_step(module: nn.Module, x: Tensor, kwargs: dict, context) -> float:
+    module.zero_grad(set_to_none=True)
+    start = time.perf_counter()
+    with context():
+        out = module(x, **kwargs)
+        (out[0] if isinstance(out, tuple) else out).square().mean().backward()
+    return time.perf_counter() - start
+
+
+def inference(module: nn.Module, x: Tensor, kwargs: dict, context) -> float:
+    start = time.perf_counter()
+    with context(), torch.no_grad():
+        module(x, **kwargs)
+    return time.perf_counter() - start
+
+
+def measure(mode: str, hidden: int, repeats: int, compiled: bool) -> tuple[dict, dict]:
+    """Median seconds per candidate for a training step and for inference, and compile times."""
+    torch.manual_seed(0)
+    x = torch.randn(STEPS, BATCH, INPUT)
+    found = candidates(mode, hidden, compiled)
+    compile_s = {}
+    for name, args in found.items():  # warm up; the first compiled call compiles
+        start = time.perf_counter()
+        train_step(*args[:1], x, *args[1:])
+        inference(*args[:1], x, *args[1:])
+        if name.endswith("compiled"):
+            compile_s[name] = time.perf_counter() - start
+    times = {name: ([], []) for name in found}
+    for _ in range(repeats):
+        for name, (module, kwargs, context) in found.items():
+            times[name][0].append(train_step(module, x, kwargs, context))
+            times[name][1].append(inference(module, x, kwargs, context))
+    medians = {name: tuple(statistics.median(t) for t in pair) for name, pair in times.items()}
+    return medians, compile_s
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    return (
+        f"{model}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def load() -> str:
+    with contextlib.suppress(OSError):
+        return f"{os.getloadavg()[0]:.1f}"
+    return "unknown"
+
+
+def table(mode: str, medians: dict, compile_s: dict) -> list[str]:
+    torch_train, torch_infer = medians[f"torch.nn.{mode}"]
+    naive_train, _ = medians[f"naive {mode} loop"]
+    header = ("train ms", "infer ms", "train/torch", "train/naive", "infer/torch")
+    rows = [f"{'candidate':28} {header[0]:>9} {header[1]:>9}" + "".join(f" {h:>12}" for h in header[2:])]
+    for name, (train, infer) in medians.items():
+        rows.append(
+            f"{name:28} {1e3 * train:9.2f} {1e3 * infer:9.2f} {train / torch_train:11.2f}x "
+            f"{train / naive_train:11.2f}x {infer / torch_infer:11.2f}x"
+        )
+    plain_train, plain_infer = medians[f"snippets.{mode}"]
+    traced_train, traced_infer = medians[f"snippets.{mode} + traces"]
+    rows.append(
+        f"traces cost {100 * (traced_train / plain_train - 1):+.0f} % in training, "
+        f"{100 * (traced_infer / plain_infer - 1):+.0f} % in inference"
+    )
+    rows += [f"{name}: first call (compiles forward and backward) {s:.0f} s" for name, s in compile_s.items()]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m snippets.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[128, 512], help="hidden sizes (default: 128 512)")
+    parser.add_argument("--repeats", type=int, default=21, help="rounds over all candidates (default: 21)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds, hidden 128 only: a smoke test")
+    parser.add_argument("--compiled", action="store_true", help="also time compiled_loops() (compiles for minutes)")
+    parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.hidden = 5, [128]
+    print(f"machine: {machine()}")
+    print(f"batch {BATCH}, sequence {STEPS}, input {INPUT}, float32; medians of {args.repeats} interleaved rounds")
+    print(f"load average at start: {load()}")
+    for hidden in args.hidden:
+        for mode in args.modes:
+            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled)
+            print(f"\n{mode}, hidden {hidden}")
+            print("\n".join(table(mode, medians, compile_s)))
+    print(f"\nload average at end: {load()}")
+
+
+if __name__ == "__main__":
+    main()

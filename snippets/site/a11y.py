@@ -1,0 +1,49 @@
+"""Accessibility fixes to Material's own markup that CSS cannot make (checked by axe in tests).
+
+Material 9.8's search overlay is `<div class="md-search" ... role="dialog">` with no accessible
+name (axe: aria-dialog-name, serious). We name it after its own input's label. If a later
+Material names the dialog itself, or changes the markup, the page is left as it is.
+"""
+
+import re
+
+_DIALOG = re.compile(r'<div class="md-search" data-md-component="search" role="dialog">')
+_INPUT_LABEL = re.compile(r'<input [^>]*class="md-search__input"[^>]*aria-label="([^"]+)"')
+
+
+def label_search_dialog(html_text: str) -> str:
+    """Give the search dialog an `aria-label` (the search input's label, e.g. "Search")."""
+    label = _INPUT_LABEL.search(html_text)
+    name = label.group(1) if label else "Search"
+    return _DIALOG.sub(f'<div class="md-search" data-md-component="search" role="dialog" aria-label="{name}">',
+                       html_text, count=1)
+
+
+_FIGURE_SVG = re.compile(r'<svg\b[^>]*\bclass="snippets-figure"[^>]*>.*?</svg>', re.DOTALL)
+_WIDTH_PT = re.compile(r'^<svg\b[^>]*\swidth="([\d.]+)pt"')
+
+
+def figure_scroll_boxes(html_text: str) -> str:
+    """Put each inline SVG figure (`snippets.figures.svg_html`) in a box that can scroll sideways.
+
+    Scaled down to a phone's column a figure's text would be 5-7 px. The box carries the figure's
+    natural width (`--figure-width`, from the SVG's width in pt), so extra.css can keep a figure at
+    80% of it or more on a narrow screen and let the box scroll instead. A box that scrolls must
+    be reachable from the keyboard (axe: scrollable-region-focusable), hence `tabindex`; the SVG
+    inside carries the figure's name.
+    """
+    def box(match: re.Match) -> str:
+        width = _WIDTH_PT.match(match.group())
+        style = f' style="--figure-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else ""
+        return f'<div class="snippets-figure-box" tabindex="0"{style}>{match.group()}</div>'
+
+    return _FIGURE_SVG.sub(box, html_text)
+
+
+_DISPLAY_MATH = '<div class="arithmatex">'
+
+
+def math_scroll_focus(html_text: str) -> str:
+    """Let the keyboard reach display equations: one wider than its column scrolls sideways
+    (axe: scrollable-region-focusable), and whether it will depends on the reader's screen."""
+    return html_text.replace(_DISPLAY_MATH, '<div class="arithmatex" tabindex="0">')

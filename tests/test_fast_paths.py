@@ -1,0 +1,201 @@
+"""The hand-written backward of `snippets.bptt`: taken when it applies, and right.
+
+`test_equivalence.py` already holds every path to torch.nn (it runs whichever path a module
+takes by default). Here: which path runs (seen in the autograd graph, not in timings), finite
+differences on the hand-written backward, the autograd path against it, traces from both, and
+the opt-in compiled loops. Speed lives in `python -m snippets.bench`, not in tests.
+"""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+import snippets
+from snippets import bptt
+from snippets.layers import autograd_loop, compiled_loops
+
+T, B, INPUT, HIDDEN = 5, 3, 3, 4
+F64 = dict(dtype=torch.float64)
+
+
+def graph_names(tensor: torch.Tensor) -> set[str]:
+    """Names of every node in the autograd graph behind `tensor`."""
+    seen, todo = set(), [tensor.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        todo += [next_node for next_node, _ in node.next_functions]
+    return {type(node).__name__ for node in seen}
+
+
+def uses_bptt(module, x) -> bool:
+    output = module(x)[0]
+    data = output.data if isinstance(output, nn.utils.rnn.PackedSequence) else output
+    return bool({"LSTMLayerBackward", "GRULayerBackward"} & graph_names(data))
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("options", [dict(), dict(num_layers=2, bidirectional=True, batch_first=True, bias=False)])
+def test_hand_written_backward_is_the_default(mode, options):
+    module = getattr(snippets, mode)(INPUT, HIDDEN, **options)
+    x = torch.randn(B, T, INPUT) if options.get("batch_first") else torch.randn(T, B, INPUT)
+    assert uses_bptt(module, x)
+    assert uses_bptt(module, x[:, 0] if not options.get("batch_first") else x[0])  # unbatched
+    with autograd_loop():
+        assert not uses_bptt(module, x)
+    assert uses_bptt(module, x)  # the switch is undone on leaving the block
+
+
+@pytest.mark.parametrize("module", [
+    snippets.LSTM(INPUT, HIDDEN, proj_size=2),  # no hand-written backward with a projection
+    snippets.RNN(INPUT, HIDDEN),  # nor for the vanilla RNN
+], ids=["LSTM-proj", "RNN"])
+def test_autograd_loop_where_there_is_no_hand_written_backward(module):
+    assert not uses_bptt(module, torch.randn(T, B, INPUT))
+
+
+@pytest.mark.parametrize("name", ["LSTM1997", "CoupledLSTM", "PeepholeLSTM", "ChoGRU"])
+def test_variants_keep_autograd(name):
+    variants = pytest.importorskip("snippets.variants")
+    assert not uses_bptt(getattr(variants, name)(INPUT, HIDDEN), torch.randn(T, B, INPUT))
+
+
+def test_autograd_loop_for_packed_sequences():
+    lstm = snippets.LSTM(INPUT, HIDDEN)
+    packed = pack_padded_sequence(torch.randn(T, B, INPUT), torch.tensor([5, 2, 4]), enforce_sorted=False)
+    assert not uses_bptt(lstm, packed)
+
+
+def test_subclass_with_its_own_step_keeps_autograd():
+    """A subclass that changes the equations must not silently run the standard LSTM's backward."""
+
+    class Custom(snippets.LSTM):
+        def _step(self, xw, state, recurrent):
+            return super()._step(xw, state, recurrent)
+
+    assert not uses_bptt(Custom(INPUT, HIDDEN), torch.randn(T, B, INPUT))
+
+
+# -- finite differences -------------------------------------------------------------------------
+
+
+def lstm_inputs(generator):
+    new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
+    return new(T, B, 4 * HIDDEN), new(B, HIDDEN), new(B, HIDDEN), new(4 * HIDDEN, HIDDEN)
+
+
+def gru_inputs(generator, bias=True):
+    new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
+    return new(T, B, 3 * HIDDEN), new(B, HIDDEN), new(3 * HIDDEN, HIDDEN), new(3 * HIDDEN) if bias else None
+
+
+@pytest.mark.parametrize("outputs", [slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)],
+                         ids=["all", "output-only", "h_T-only", "c_T-only"])
+def test_lstm_backward_gradcheck(outputs):
+    inputs = lstm_inputs(torch.Generator().manual_seed(0))
+    assert torch.autograd.gradcheck(lambda *a: bptt.LSTMLayer.apply(*a)[outputs], inputs)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("outputs", [slice(0, 2), slice(0, 1), slice(1, 2)], ids=["all", "output-only", "h_T-only"])
+def test_gru_backward_gradcheck(bias, outputs):
+    xw, h0, w, b = gru_inputs(torch.Generator().manual_seed(0), bias)
+    inputs = (xw, h0, w) if b is None else (xw, h0, w, b)
+    assert torch.autograd.gradcheck(lambda *a: bptt.GRULayer.apply(*(a + (None,) * (4 - len(a))))[outputs], inputs)
+
+
+def test_second_derivatives_are_refused_not_wrong():
+    xw, h0, c0, w = lstm_inputs(torch.Generator().manual_seed(0))
+    (grad,) = torch.autograd.grad(bptt.LSTMLayer.apply(xw, h0, c0, w)[0].square().sum(), w, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        grad.sum().backward()
+
+
+# -- both paths agree -----------------------------------------------------------------------------
+
+GRID = [dict(zip(["num_layers", "bidirectional", "batch_first", "bias"], v))
+        for v in itertools.product([1, 2], [False, True], [False, True], [True, False])]
+
+
+def run_both(mode, options, dtype=torch.float64, hx=False):
+    """Outputs, final state, traces and all gradients from the default path and the autograd path."""
+    torch.manual_seed(0)
+    module = getattr(snippets, mode)(INPUT, HIDDEN, **options).to(dtype)
+    x = torch.randn(B, T, INPUT, dtype=dtype) if options.get("batch_first") else torch.randn(T, B, INPUT, dtype=dtype)
+    x.requires_grad_()
+    results = []
+    for context in (torch.enable_grad, autograd_loop):
+        with context():
+            output, hidden, traces = module(x, return_gates=True)
+        states = hidden if isinstance(hidden, tuple) else (hidden,)
+        weights = torch.linspace(-1, 1, output.shape[-1], dtype=dtype)
+        loss = (output * weights).sum() + sum(s.square().sum() for s in states)
+        leaves = [x, *module.parameters()]
+        grads = torch.autograd.grad(loss, leaves)
+        results.append(dict(out=[output.detach(), *(s.detach() for s in states)], grads=grads,
+                            traces={k: v.detach() for k, v in traces.items()}))
+    return results
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("options", GRID, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_hand_written_and_autograd_paths_agree(mode, options):
+    fast, slow = run_both(mode, options)
+    for a, b in zip(fast["out"] + list(fast["grads"]), slow["out"] + list(slow["grads"]), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+    assert fast["traces"].keys() == slow["traces"].keys()
+    for name in fast["traces"]:
+        torch.testing.assert_close(fast["traces"][name], slow["traces"][name], atol=1e-12, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_traces_without_grad_agree(mode):
+    """Inference with traces runs snippets.bptt's forward; without, the cells' step functions."""
+    module = getattr(snippets, mode)(INPUT, HIDDEN, num_layers=2, bidirectional=True).double()
+    x = torch.randn(T, B, INPUT, **F64)
+    with torch.no_grad():
+        fast = module(x, return_gates=True)
+        with autograd_loop():
+            slow = module(x, return_gates=True)
+        plain = module(x)
+    torch.testing.assert_close(fast[0], slow[0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(plain[0], slow[0], atol=1e-12, rtol=0)
+    for name in fast[2]:
+        torch.testing.assert_close(fast[2][name], slow[2][name], atol=1e-12, rtol=0, msg=name)
+
+
+def test_fast_path_gate_traces_carry_no_gradient():
+    """Traces are for looking inside: from the hand-written path, the gates and c are not part of
+    the graph (a loss on them would get no gradient from them), h is the output itself."""
+    _, _, traces = snippets.LSTM(INPUT, HIDDEN)(torch.randn(T, B, INPUT), return_gates=True)
+    assert not any(traces[name].requires_grad for name in "ifgoc")
+    assert traces["h"].requires_grad
+
+
+# -- compiled loops -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_compiled_loops_equal_torch_nn(mode):
+    """Kept tiny: torch.compile unrolls the loop, so compile time grows with the sequence length."""
+    torch.manual_seed(0)
+    theirs = getattr(nn, mode)(INPUT, HIDDEN)
+    ours = getattr(snippets, mode)(INPUT, HIDDEN)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(3, 2, INPUT, requires_grad=True)
+    results = []
+    for module, context in ((theirs, torch.enable_grad), (ours, compiled_loops)):
+        with context():
+            output, hidden = module(x)
+            states = hidden if isinstance(hidden, tuple) else (hidden,)
+            loss = output.sum() + sum(s.square().sum() for s in states)
+            grads = torch.autograd.grad(loss, [x, *module.parameters()])
+        results.append([output.detach(), *(s.detach() for s in states), *grads])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
+    assert not bptt._compiled  # off again after the block

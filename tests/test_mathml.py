@@ -1,0 +1,16 @@
+"""Build-time TeX -> MathML: constructs the pages use convert, malformed TeX raises."""
+
+import pytest
+
+from snippets.site.mathml import TexError, tex_to_mathml
+
+
+@pytest.mark.parametrize("tex", [r"\Big\lVert x \Big\rVert", r"\bigl\| x \bigr\|", r"\Bigg\Vert x \Bigg\Vert"])
+def test_sized_norm_bars_become_the_double_bar(tex):
+    mathml = tex_to_mathml(tex, display=True)
+    assert mathml.count("\u2016") == 2 and "lVert" not in mathml and "\\|" not in mathml
+
+
+def test_unknown_commands_still_fail():
+    with pytest.raises(TexError, match=r"unknown command '\\foo'"):
+        tex_to_mathml(r"\Big\foo x")
