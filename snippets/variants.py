@@ -125,9 +125,6 @@ class _LSTMVariant(LSTM):
                  bidirectional=False, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
 
-    def _has_bptt(self, recurrent) -> bool:
-        return False  # the hand-written backward in snippets.bptt is the standard LSTM's
-
 
 class LSTM1997(_LSTMVariant):
     """LSTM with no forget gate (Hochreiter & Schmidhuber 1997); weights stacked as (i, g, o)."""
@@ -190,9 +187,6 @@ class ChoGRU(GRU):
         weight_hh, bias_hh, _ = recurrent
         h, gates = cho_gru_step(xw, state[0], weight_hh, bias_hh)
         return (h,), gates
-
-    def _has_bptt(self, recurrent) -> bool:
-        return False  # the hand-written backward in snippets.bptt is PyTorch's GRU
 
 
 def set_forget_bias(lstm: nn.Module, value: float) -> nn.Module:
