@@ -2,7 +2,7 @@
 
 Each case builds a tiny site whose mkdocs.yml is the real one with another nav and docs folder,
 so the test fails if someone relaxes the real settings (strict, allow_errors, the math hook).
-Builds run without `--strict` on the command line: the config's own `strict: true` must do it.
+Builds run as the tests, CI and the Pages workflow build: `mkdocs build --strict`.
 """
 
 import re
@@ -78,14 +78,15 @@ def plugin_settings(config: dict, name: str) -> dict:
 def test_real_config_stops_on_errors():
     config = real_config()
     jupyter = plugin_settings(config, "mkdocs-jupyter")
-    assert config["strict"] is True, "markdown-exec failures only fail strict builds"
+    workflow = (REPO / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
+    assert "mkdocs build --strict" in workflow, "markdown-exec failures only fail strict builds"
     assert jupyter["execute"] is True and jupyter["allow_errors"] is False
     assert jupyter["include"] == ["*.ipynb"], "the default also turns every .py under docs/ into a page"
 
 
 def test_control_site_builds_and_runs_its_code(tmp_path, mkdocs_build):
     config = tiny_site(tmp_path, {"index.md": GOOD_PAGE, "nb.ipynb": GOOD_NOTEBOOK})
-    result = mkdocs_build(config, tmp_path / "site")
+    result = mkdocs_build(config, tmp_path / "site", strict_flag=True)
     assert result.returncode == 0, result.stderr[-4000:]
     page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     nb_page = (tmp_path / "site" / "nb" / "index.html").read_text(encoding="utf-8")
@@ -112,7 +113,7 @@ def test_control_site_builds_and_runs_its_code(tmp_path, mkdocs_build):
     ids=["markdown-exec block raises", "notebook cell raises", "malformed TeX in a page", "malformed TeX in a notebook"],
 )
 def test_build_fails_and_names_the_culprit(tmp_path, mkdocs_build, files, expected):
-    result = mkdocs_build(tiny_site(tmp_path, files), tmp_path / "site")
+    result = mkdocs_build(tiny_site(tmp_path, files), tmp_path / "site", strict_flag=True)
     assert result.returncode != 0, f"the build passed despite {list(files)}"
     output = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)  # nbclient colours its tracebacks
     for text in expected:

@@ -20,7 +20,19 @@ _DELIMITERS = {("\\(", "\\)"): False, ("\\[", "\\]"): True}  # -> display?
 _INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.DOTALL)  # in a heading's text: \(...\)
 
 
+_dirty = False
+
+
+def on_startup(command, dirty):
+    global _dirty
+    _dirty = dirty  # `mkdocs serve --dirty`: only changed pages are rebuilt
+
+
 def on_config(config):
+    # A dirty build rebuilds only the changed pages, so links into the others look broken: the
+    # link check belongs to full builds (the strict ones in tests, CI and the Pages workflow).
+    if _dirty and "htmlproofer" in config.plugins:
+        config.plugins["htmlproofer"].config["enabled"] = False
     notebooks.use_arithmatex_markup()
     pagenames.install()
     return config
