@@ -15,9 +15,10 @@ def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, ti
     """Run `mkdocs build` on `config` in a fresh process, from the config's folder.
 
     A fresh process because markdown-exec's sessions and nbconvert's patched renderer are global
-    to the process that builds.
+    to the process that builds. The `mkdocs` script, not `python -m mkdocs`: only under its own
+    module name does MkDocs log Python warnings (as INFO lines).
     """
-    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site_dir)]
+    command = [str(Path(sys.executable).with_name("mkdocs")), "build", "-f", str(config), "-d", str(site_dir)]
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         command + (["--strict"] if strict_flag else []),

@@ -102,6 +102,25 @@ def test_control_site_builds_and_runs_its_code(tmp_path, mkdocs_build):
     assert (tmp_path / "site" / "nb" / "nb.ipynb").is_file()
 
 
+def test_an_unchanged_notebook_is_not_run_again(tmp_path, mkdocs_build):
+    """Built twice, a notebook that prints a random number shows the same one; a damaged entry runs it again."""
+    config = tiny_site(tmp_path, {"nb.ipynb": notebook("# Random", "import uuid; print('draw', uuid.uuid4().hex)")})
+
+    def draw() -> str:
+        result = mkdocs_build(config, tmp_path / "site", strict_flag=True)
+        assert result.returncode == 0, result.stderr[-4000:]
+        page = (tmp_path / "site" / "nb" / "index.html").read_text(encoding="utf-8")
+        return re.search(r"draw ([0-9a-f]{32})", page).group(1), result.stderr
+
+    first, _ = draw()
+    assert draw()[0] == first, "the notebook ran again though nothing changed"
+    entries = list((tmp_path / ".cache" / "notebooks").glob("*/*.json"))
+    assert len(entries) == 1, entries
+    entries[0].write_text(entries[0].read_text(encoding="utf-8")[:100], encoding="utf-8")  # a killed write
+    again, log = draw()
+    assert again != first and "is unreadable" in log
+
+
 @pytest.mark.parametrize(
     "files, expected",
     [

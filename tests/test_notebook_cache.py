@@ -1,0 +1,46 @@
+"""The notebook cache: keyed by the code the notebooks import; a damaged entry is dropped, not trusted."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import snippets
+from snippets.site import notebook_cache
+
+PACKAGE = Path(snippets.__file__).parent
+
+
+@pytest.fixture
+def package(tmp_path):
+    copy = tmp_path / "snippets"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_the_fingerprint_reads_the_code_on_disk(package):
+    assert notebook_cache.code_fingerprint(package) == notebook_cache.code_fingerprint(PACKAGE)
+
+
+@pytest.mark.parametrize("change", ["edit a module", "add a module", "rename a module"])
+def test_any_change_to_the_code_changes_the_fingerprint(package, change):
+    before = notebook_cache.code_fingerprint(package)
+    tasks = package / "tasks.py"
+    if change == "edit a module":
+        tasks.write_text(tasks.read_text(encoding="utf-8").replace("0.04", "0.05", 1), encoding="utf-8")
+    elif change == "add a module":
+        (package / "figures" / "extra.py").write_text("X = 1\n", encoding="utf-8")
+    else:
+        tasks.rename(package / "tasks2.py")
+    assert notebook_cache.code_fingerprint(package) != before
+
+
+def test_unreadable_entries_are_dropped_with_a_warning(tmp_path):
+    good, truncated, binary = tmp_path / "good.json", tmp_path / "cut.json", tmp_path / "bin.json"
+    good.write_text(json.dumps({"content": "<p>ok</p>"}), encoding="utf-8")
+    truncated.write_text(good.read_text(encoding="utf-8")[:-5], encoding="utf-8")
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.warns(RuntimeWarning, match="cut.json is unreadable"):
+        dropped = notebook_cache.drop_unreadable(tmp_path)
+    assert dropped == [binary, truncated] and good.exists() and not truncated.exists()
