@@ -9,7 +9,7 @@ medians and ratios, and states the machine and its load.
 Candidates: `torch.nn`; `snippets` as it runs by default (the hand-written backward of
 `snippets.bptt`); the same with gate traces recorded (`return_gates=True`); `snippets` with the
 backward left to autograd (`snippets.layers.autograd_loop()`); the naive loop; and, with
-`--compiled`, `snippets` inside `snippets.layers.compiled_loops()`, with its one-off compile time.
+`--compiled`, `snippets` inside `snippets.compiled.compiled_loops()`, with its one-off compile time.
 """
 
 from __future__ import annotations

@@ -11,14 +11,16 @@ written by hand, as the chain rule through time:
    of them depends on the gradient flowing back.
 3. Only the gradients of the states, $\delta h$ (and $\delta c$ for the LSTM), go through the
    time loop, from the last step to the first: a few operations per step.
-4. The gradient of $W_{hh}$ is then one matrix product over all steps, and the gradient of the
-   input projection $W_{ih} x_t + b$ is the gradient of the pre-activations themselves, which
-   autograd carries on to $W_{ih}$, $b$ and $x$.
+4. The gradient of $W_{hh}$ is then one matrix product over all steps. The gradient of the
+   input projection $W_{ih} x_t + b$ is the gradient of the pre-activations themselves, and
+   gives those of $W_{ih}$, $b$ and $x$ in two more products.
 
-What the forward keeps is also what `return_gates=True` returns, so traces cost next to nothing;
-they come out marked non-differentiable (they are for looking inside, not for a loss).
+Every matrix product goes through `linear` (oneDNN on the CPU, as `torch.nn.LSTM` does), and each
+step writes into slices of tensors allocated once. What the forward keeps is also what
+`return_gates=True` returns, so traces cost next to nothing; they come out marked
+non-differentiable (they are for looking inside, not for a loss).
 The backward is not differentiable itself: asking for second derivatives raises an error.
-`compiled_loops()` runs the same four loop functions through `torch.compile` (opt-in).
+`snippets.compiled.compiled_loops()` runs the same equations through `torch.compile` (opt-in).
 
 Notation: $\delta y = \partial L / \partial y$ for the loss $L$, and $\bar a$ is the gradient
 of a gate's pre-activation $a$ (for $i_t = \sigma(a_{i,t})$, $\bar a_i = \delta i \; i (1-i)$).
@@ -26,26 +28,81 @@ Gates are stacked as in `snippets.cells`: $(i, f, g, o)$ and $(r, z, n)$. The eq
 same as `lstm_step` and `gru_step`; `tests/test_fast_paths.py` checks both against those and
 against finite differences.
 
-The functions work on time-major tensors: `xw` is $(T, B, G H)$, the states $(B, H)$.
+The functions work on time-major tensors: `x` is $(T, B, I)$, `xw` $(T, B, G H)$, the states $(B, H)$.
 """
 
 from __future__ import annotations
-
-import contextlib
-import functools
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+# -- the one matrix product of a step ----------------------------------------------------------
+
+_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """$x W^\\top (+ b)$ for a matrix $x$: through oneDNN for float32 on the CPU, else `torch.addmm`.
+
+    oneDNN is the library behind `torch.nn.LSTM`'s fused CPU kernel. At the shapes of a time step
+    (32 rows, hidden 512) its product takes about half the time of the default one (MKL) on the
+    AMD CPUs this project is built on (`python -m snippets.bench`). It has no float64 and no
+    autograd formula (the loops here need none), and `torch.compile` cannot trace it: compiled
+    loops use the plain product, which the compiler picks its own kernel for.
+    """
+    if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu" and not torch.compiler.is_compiling():
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
+
+
+def project(x: Tensor, weight_ih: Tensor, bias: Tensor | None) -> Tensor:
+    """The input projection of every step at once: $W_{ih} x_t + b$ for $x$ of shape (T, B, I)."""
+    return linear(x.flatten(0, 1), weight_ih, bias).unflatten(0, x.shape[:2])
+
+
+def project_backward(d_xw: Tensor, x: Tensor, weight_ih: Tensor, wanted: tuple[bool, bool, bool]):
+    """Gradients of x, W_ih and b from that of the projection, each only if `wanted`."""
+    d_x = d_weight_ih = d_bias = None
+    d_flat = d_xw.flatten(0, 1)
+    if wanted[0]:
+        d_x = linear(d_flat, weight_ih.t().contiguous()).view_as(x)
+    if wanted[1]:
+        d_weight_ih = summed_outer(d_xw, x)
+    if wanted[2]:
+        d_bias = d_flat.sum(0)
+    return d_x, d_weight_ih, d_bias
+
+
+def summed_outer(d: Tensor, x: Tensor) -> Tensor:
+    """$\\sum_{t,b} d_{t,b}\\, x_{t,b}^\\top$ over time and batch: a weight's gradient.
+
+    Computed as its transpose, the arrangement in which neither operand is copied.
+    """
+    return linear(x.flatten(0, 1).t(), d.flatten(0, 1).t()).t()
+
+
+def _with_first(state: Tensor, steps: int) -> Tensor:
+    """A (steps + 1, ...) tensor for a state over time, holding the initial `state` at [0]."""
+    over_time = state.new_empty(steps + 1, *state.shape)
+    over_time[0] = state
+    return over_time
+
+
+def _wanted(ctx, *positions: int) -> tuple[bool, ...]:
+    """Whether the Function's inputs at `positions` need a gradient."""
+    return tuple(ctx.needs_input_grad[k] for k in positions)
+
+
 # -- LSTM -----------------------------------------------------------------------------------
 
 
 class LSTMLayer(torch.autograd.Function):
-    r"""One LSTM layer-direction: `out, h_T, c_T, gates, c = LSTMLayer.apply(xw, h_0, c_0, weight_hh)`.
+    r"""One LSTM layer-direction: `out, h_T, c_T, gates, c = LSTMLayer.apply(x, h_0, c_0, W_ih, W_hh, b)`.
 
-    `xw` holds $W_{ih} x_t + b_{ih} + b_{hh}$ for every step (both biases are folded in: they add
-    to the same pre-activation). Forward, per step (the equations of `lstm_step`):
+    `x` is the input, (T, B, I), and `b` is $b_{ih} + b_{hh}$ (both add to the same pre-activation)
+    or None. Forward: the input projection $xw_t = W_{ih} x_t + b$ of all steps in one product,
+    then per step (the equations of `lstm_step`):
 
     $$
     a_t = xw_t + W_{hh} h_{t-1}, \quad (i, f, g, o) = (\sigma, \sigma, \tanh, \sigma)(a_t), \quad
@@ -67,13 +124,14 @@ class LSTMLayer(torch.autograd.Function):
     $$
 
     and at the end $\delta W_{hh} = \sum_t \bar a_t h_{t-1}^\top$, $\delta xw_t = \bar a_t$,
-    $\delta h_0 = W_{hh}^\top \bar a_1$, $\delta c_0 = f_1 \delta c_1$.
+    $\delta h_0 = W_{hh}^\top \bar a_1$, $\delta c_0 = f_1 \delta c_1$, and from $\delta xw$ those of
+    $x$, $W_{ih}$ and $b$ (`project_backward`).
     """
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor):
-        gates, h, c, tanh_c = _loop(lstm_forward)(xw, h0, c0, weight_hh)
-        ctx.save_for_backward(gates, h, c, tanh_c, weight_hh)
+    def forward(ctx, x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias: Tensor | None):
+        gates, h, c, tanh_c = _loop(lstm_forward)(project(x, weight_ih, bias), h0, c0, weight_hh)
+        ctx.save_for_backward(x, weight_ih, gates, h, c, tanh_c, weight_hh)
         ctx.set_materialize_grads(False)
         traces = (gates, c[1:])
         ctx.mark_non_differentiable(*traces)
@@ -82,64 +140,81 @@ class LSTMLayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # the backward is not itself differentiable: say so rather than be wrong
     def backward(ctx, d_out, d_hT, d_cT, *_traces):
-        gates, h, c, tanh_c, weight_hh = ctx.saved_tensors
+        x, weight_ih, gates, h, c, tanh_c, weight_hh = ctx.saved_tensors
         d_out = torch.zeros_like(h[1:]) if d_out is None else d_out
         d_hT = torch.zeros_like(h[0]) if d_hT is None else d_hT
         d_cT = torch.zeros_like(c[0]) if d_cT is None else d_cT
-        return _loop(lstm_backward)(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT)
+        d_xw, d_h0, d_c0 = _loop(lstm_backward)(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT)
+        d_weight_hh = summed_outer(d_xw, h[:-1])  # d xw_t = abar_t
+        d_x, d_weight_ih, d_bias = project_backward(d_xw, x, weight_ih, _wanted(ctx, 0, 3, 5))
+        return d_x, d_h0, d_c0, d_weight_ih, d_weight_hh, d_bias
 
 
 def lstm_forward(xw: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor):
-    """The forward loop. Returns, stacked over time: the gates, h and c (from h_0, c_0), tanh(c)."""
-    hidden = h.shape[-1]
-    gates, hs, cs, tanh_cs = [], [h], [c], []
-    for xw_t in xw.unbind(0):
-        a = torch.addmm(xw_t, h, weight_hh.t())  # pre-activations a_t, made into gates in place:
-        i_f, g, o = a.split([2 * hidden, hidden, hidden], dim=-1)
+    """The forward loop. Returns, stacked over time: the gates (in the place of `xw`, which they
+    overwrite), h and c (from h_0, c_0), and tanh(c)."""
+    steps, hidden = len(xw), h.shape[-1]
+    # Every step writes into slices of tensors made once: no per-step allocation, no copy to stack.
+    gates, tanh_cs, hs, cs = xw, xw.new_empty(steps, *h.shape), _with_first(h, steps), _with_first(c, steps)
+    views = zip(gates, gates[..., : 2 * hidden], gates[..., 2 * hidden : 3 * hidden],
+                gates[..., 3 * hidden :], hs[1:], cs[1:], tanh_cs)  # iterating a tensor unbinds it
+    for a, i_f, g, o, h_t, c_t, tanh_c in views:
+        a.add_(linear(h, weight_hh))  # pre-activations a_t = xw_t + W_hh h_{t-1}, made into gates in place:
         i_f.sigmoid_(), g.tanh_(), o.sigmoid_()
         i, f = i_f.chunk(2, dim=-1)
-        c = torch.addcmul(f * c, i, g)  # c_t = f c_{t-1} + i g
-        tanh_c = c.tanh()
-        h = o * tanh_c  # h_t = o tanh(c_t)
-        gates.append(a), hs.append(h), cs.append(c), tanh_cs.append(tanh_c)
-    return torch.stack(gates), torch.stack(hs), torch.stack(cs), torch.stack(tanh_cs)
+        torch.addcmul(torch.mul(f, c, out=c_t), i, g, out=c_t)  # c_t = f c_{t-1} + i g
+        torch.tanh(c_t, out=tanh_c)
+        torch.mul(o, tanh_c, out=h_t)  # h_t = o tanh(c_t)
+        h, c = h_t, c_t
+    return gates, hs, cs, tanh_cs
 
 
-def lstm_backward(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT):
-    """The backward loop: gradients of xw, h_0, c_0 and W_hh, from those of the outputs."""
+def lstm_local_derivatives(gates: Tensor, c: Tensor, tanh_c: Tensor) -> tuple[Tensor, Tensor]:
+    """The local derivatives of every step at once: none depends on the gradient flowing back.
+
+    Returns `by_delta`, (T, B, 4, H), with $\\bar a_t = \\delta_t \\cdot$ `by_delta`$_t$ where $\\delta_t$
+    is $\\delta c_t$ for i, f, g and $\\delta h_t$ for o; and `dc_dh` $= o_t (1 - \\tanh^2 c_t)$.
+    """
     i, f, g, o = gates.chunk(4, dim=-1)
-    # Local derivatives, all steps at once: abar_t = delta_t * by_delta_t, where delta_t is
-    # delta c_t for i, f and g and delta h_t for o. Start from sigma' = s (1 - s) everywhere.
-    by_delta = torch.addcmul(gates, gates, gates, value=-1)
+    by_delta = torch.addcmul(gates, gates, gates, value=-1)  # sigma' = s (1 - s) for every gate, then:
     d_i, d_f, d_g, d_o = by_delta.chunk(4, dim=-1)
     d_i.mul_(g), d_f.mul_(c[:-1]), d_o.mul_(tanh_c)
     d_g.copy_(torch.addcmul(i, i * g, g, value=-1))  # i (1 - g^2): tanh' instead of sigma'
-    dc_dh = torch.addcmul(o, o * tanh_c, tanh_c, value=-1)  # o (1 - tanh^2 c_t)
-    by_delta = by_delta.unflatten(-1, (4, -1))  # (T, B, gate, H)
-    d_in = d_out.unbind(0)
-    dh, dc = d_in[-1] + d_hT, d_cT  # delta h_T, and delta c_T from outside
-    d_gates = []  # abar_t, from the last step back
-    for t in range(len(d_in) - 1, -1, -1):
-        if d_gates:
-            dh = torch.addmm(d_in[t], d_gates[-1], weight_hh)  # delta h_t
-            dc = dc * f[t + 1]
-        dc = torch.addcmul(dc, dh, dc_dh[t])  # delta c_t
-        d_gates.append(torch.mul(torch.stack([dc, dc, dc, dh], dim=1), by_delta[t]).flatten(1))
-    d_gates = torch.stack(d_gates[::-1])
-    d_h0 = d_gates[0] @ weight_hh
+    dc_dh = torch.addcmul(o, o * tanh_c, tanh_c, value=-1)
+    return by_delta.unflatten(-1, (4, -1)), dc_dh
+
+
+def lstm_backward(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT):
+    """The backward loop: gradients of xw (that is, abar), h_0 and c_0, from those of the outputs."""
+    f = gates.chunk(4, dim=-1)[1]
+    by_delta, dc_dh = lstm_local_derivatives(gates, c, tanh_c)
+    weight_t = weight_hh.t().contiguous()  # delta h_t = abar_{t+1} W_hh, as a product with a transpose
+    d_gates = torch.empty_like(gates)  # abar_t, filled from the last step back
+    # Per-step views, made once (indexing a tensor in the loop would cost a call per step).
+    d_out_, dc_dh_, f_, by_delta_, d_gates_, abar_ = (v.unbind(0) for v in (
+        d_out, dc_dh, f, by_delta, d_gates, d_gates.unflatten(-1, (4, -1))))
+    last = len(d_out) - 1
+    dh, dc = d_out_[last] + d_hT, d_cT  # delta h_T, and delta c_T from outside
+    for t in range(last, -1, -1):
+        if t < last:
+            dh = torch.add(d_out_[t], linear(d_gates_[t + 1], weight_t))  # delta h_t
+            dc = dc * f_[t + 1]
+        dc = torch.addcmul(dc, dh, dc_dh_[t])  # delta c_t
+        torch.mul(torch.stack([dc, dc, dc, dh], dim=1), by_delta_[t], out=abar_[t])
+    d_h0 = linear(d_gates[0], weight_t)
     d_c0 = dc * f[0]
-    d_weight_hh = d_gates.flatten(0, 1).t() @ h[:-1].flatten(0, 1)
-    return d_gates, d_h0, d_c0, d_weight_hh
+    return d_gates, d_h0, d_c0
 
 
 # -- GRU ------------------------------------------------------------------------------------
 
 
 class GRULayer(torch.autograd.Function):
-    r"""One GRU layer-direction: `out, h_T, rz, n = GRULayer.apply(xw, h_0, weight_hh, bias_hh)`.
+    r"""One GRU layer-direction: `out, h_T, rz, n = GRULayer.apply(x, h_0, W_ih, W_hh, b_ih, b_hh)`.
 
-    `xw` holds $W_{ih} x_t + b_{ih}$ and `bias_hh` may be None. Forward, per step (the equations
-    of `gru_step`), with $u_t = W_{hh} h_{t-1} + b_{hh}$ split as $(u_r, u_z, u_n)$:
+    `x` is the input, (T, B, I); the biases may be None. Forward: the input projection
+    $xw_t = W_{ih} x_t + b_{ih}$ of all steps in one product, then per step (the equations of
+    `gru_step`), with $u_t = W_{hh} h_{t-1} + b_{hh}$ split as $(u_r, u_z, u_n)$:
 
     $$
     r = \sigma(xw_r + u_r), \quad z = \sigma(xw_z + u_z), \quad n = \tanh(xw_n + r\, u_n), \quad
@@ -160,15 +235,17 @@ class GRULayer(torch.autograd.Function):
     $$
 
     and at the end $\delta xw_t = (\bar a_{r,t}, \bar a_{z,t}, \bar a_{n,t})$,
-    $\delta W_{hh} = \sum_t \delta u_t\, h_{t-1}^\top$, $\delta b_{hh} = \sum_t \delta u_t$.
+    $\delta W_{hh} = \sum_t \delta u_t\, h_{t-1}^\top$, $\delta b_{hh} = \sum_t \delta u_t$, and from
+    $\delta xw$ those of $x$, $W_{ih}$ and $b_{ih}$ (`project_backward`).
     """
 
     @staticmethod
-    def forward(ctx, xw: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None):
+    def forward(ctx, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+                bias_ih: Tensor | None, bias_hh: Tensor | None):
         if bias_hh is None:
-            bias_hh = xw.new_zeros(weight_hh.shape[0])
-        rz, n, u, h = _loop(gru_forward)(xw, h0, weight_hh, bias_hh)
-        ctx.save_for_backward(rz, n, u, h, weight_hh)
+            bias_hh = x.new_zeros(weight_hh.shape[0])
+        rz, n, u, h = _loop(gru_forward)(project(x, weight_ih, bias_ih), h0, weight_hh, bias_hh)
+        ctx.save_for_backward(x, weight_ih, rz, n, u, h, weight_hh)
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(rz, n)
         return h[1:], h[-1].clone(), rz, n
@@ -176,81 +253,68 @@ class GRULayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # the backward is not itself differentiable: say so rather than be wrong
     def backward(ctx, d_out, d_hT, *_traces):
-        rz, n, u, h, weight_hh = ctx.saved_tensors
+        x, weight_ih, rz, n, u, h, weight_hh = ctx.saved_tensors
         d_out = torch.zeros_like(h[1:]) if d_out is None else d_out
         d_hT = torch.zeros_like(h[0]) if d_hT is None else d_hT
-        d_xw, d_h0, d_weight_hh, d_bias_hh = _loop(gru_backward)(rz, n, u, h, weight_hh, d_out, d_hT)
-        return d_xw, d_h0, d_weight_hh, d_bias_hh if ctx.needs_input_grad[3] else None
+        d_xw, d_u, d_h0 = _loop(gru_backward)(rz, n, u, h, weight_hh, d_out, d_hT)
+        d_weight_hh, d_bias_hh = summed_outer(d_u, h[:-1]), d_u.sum((0, 1))
+        d_x, d_weight_ih, d_bias_ih = project_backward(d_xw, x, weight_ih, _wanted(ctx, 0, 2, 4))
+        return d_x, d_h0, d_weight_ih, d_weight_hh, d_bias_ih, d_bias_hh if ctx.needs_input_grad[5] else None
 
 
 def gru_forward(xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor):
     """The forward loop. Returns, stacked over time: r and z, n, u = W_hh h_{t-1} + b_hh, and h (from h_0)."""
-    hidden = h.shape[-1]
-    rzs, ns, us, hs = [], [], [], [h]
-    for xw_t in xw.unbind(0):
-        u = torch.addmm(bias_hh, h, weight_hh.t())
-        xw_rz, xw_n = xw_t.split([2 * hidden, hidden], dim=-1)
-        u_rz, u_n = u.split([2 * hidden, hidden], dim=-1)
-        rz = torch.sigmoid(xw_rz + u_rz)
+    steps, hidden = len(xw), h.shape[-1]
+    # As in lstm_forward: every step writes into slices of tensors made once.
+    rzs, ns, us = xw.new_empty(steps, len(h), 2 * hidden), xw.new_empty(steps, *h.shape), torch.empty_like(xw)
+    hs = _with_first(h, steps)
+    views = zip(xw[..., : 2 * hidden], xw[..., 2 * hidden :], us, us[..., : 2 * hidden], us[..., 2 * hidden :],
+                rzs, ns, hs[1:])
+    for xw_rz, xw_n, u, u_rz, u_n, rz, n, h_t in views:
+        u.copy_(linear(h, weight_hh, bias_hh))  # u_t = W_hh h_{t-1} + b_hh
+        torch.add(xw_rz, u_rz, out=rz).sigmoid_()
         r, z = rz.chunk(2, dim=-1)
-        n = torch.tanh(torch.addcmul(xw_n, r, u_n))
-        h = torch.addcmul(n, z, h - n)  # (1 - z) n + z h_{t-1}
-        rzs.append(rz), ns.append(n), us.append(u), hs.append(h)
-    return torch.stack(rzs), torch.stack(ns), torch.stack(us), torch.stack(hs)
+        torch.addcmul(xw_n, r, u_n, out=n).tanh_()  # n = tanh(xw_n + r u_n)
+        torch.addcmul(n, z, torch.sub(h, n), out=h_t)  # h_t = (1 - z) n + z h_{t-1}
+        h = h_t
+    return rzs, ns, us, hs
+
+
+def gru_local_derivatives(rz: Tensor, n: Tensor, u: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    """The local derivatives of every step at once: `dn` $= \\bar a_n / \\delta h$, and `du_dh`,
+    (T, B, 3, H), with $\\delta u_t = \\delta h_t \\cdot$ `du_dh`$_t$ gate by gate."""
+    r, z = rz.chunk(2, dim=-1)
+    u_n = u[..., 2 * n.shape[-1] :]
+    dn = (1 - z) * (1 - n**2)
+    return dn, torch.stack([dn * u_n * r * (1 - r), (h[:-1] - n) * z * (1 - z), r * dn], dim=2)
 
 
 def gru_backward(rz, n, u, h, weight_hh, d_out, d_hT):
-    """The backward loop: gradients of xw, h_0, W_hh and b_hh, from those of the outputs."""
-    r, z = rz.chunk(2, dim=-1)
-    u_n = u[..., 2 * n.shape[-1] :]
-    # Local derivatives, all steps at once: delta u_t = delta h_t * du_dh_t, gate by gate.
-    dn = (1 - z) * (1 - n**2)  # abar_n / delta h
-    du_dh = torch.stack([dn * u_n * r * (1 - r), (h[:-1] - n) * z * (1 - z), r * dn], dim=2)
-    d_in = d_out.unbind(0)
-    dh = d_in[-1] + d_hT  # delta h_T
-    d_u, dhs = [], []  # delta u_t and delta h_t, from the last step back
-    for t in range(len(d_in) - 1, -1, -1):
-        d_u.append(torch.mul(dh.unsqueeze(1), du_dh[t]).flatten(1))
-        dhs.append(dh)
-        carry = z[t] * dh if t == 0 else torch.addcmul(d_in[t - 1], z[t], dh)
-        dh = torch.addmm(carry, d_u[-1], weight_hh)  # delta h_{t-1}
-    d_u, dhs = torch.stack(d_u[::-1]), torch.stack(dhs[::-1])
-    d_xw = torch.cat([d_u[..., : 2 * n.shape[-1]], dhs * dn], dim=-1)  # abar_n has no factor r
-    d_weight_hh = d_u.flatten(0, 1).t() @ h[:-1].flatten(0, 1)
-    d_bias_hh = d_u.sum((0, 1))
-    return d_xw, dh, d_weight_hh, d_bias_hh
+    """The backward loop: gradients of xw, u and h_0, from those of the outputs."""
+    z = rz.chunk(2, dim=-1)[1]
+    dn, du_dh = gru_local_derivatives(rz, n, u, h)
+    weight_t = weight_hh.t().contiguous()  # W_hh^T delta u_t, as a product with a transpose
+    # delta u_t, and delta h_t at [t + 1] (delta h_0 at [0]), filled from the last step back
+    d_u, dhs = torch.empty_like(u), h.new_empty(h.shape)
+    d_out_, z_, du_dh_, d_u_, d_u_gates_, dhs_ = (v.unbind(0) for v in (
+        d_out, z, du_dh, d_u, d_u.unflatten(-1, (3, -1)), dhs))
+    last = len(d_out) - 1
+    dh = torch.add(d_out_[last], d_hT, out=dhs_[last + 1])  # delta h_T
+    for t in range(last, -1, -1):
+        torch.mul(dh.unsqueeze(1), du_dh_[t], out=d_u_gates_[t])
+        back = linear(d_u_[t], weight_t)  # W_hh^T delta u_t
+        if t > 0:
+            back.add_(d_out_[t - 1])
+        dh = torch.addcmul(back, z_[t], dh, out=dhs_[t])  # delta h_{t-1}
+    d_xw = torch.cat([d_u[..., : 2 * n.shape[-1]], dhs[1:] * dn], dim=-1)  # abar_n has no factor r
+    return d_xw, d_u, dh
 
 
-# -- compiled loops (opt-in) -------------------------------------------------------------------
+# -- compiled loops (opt-in): see snippets.compiled ------------------------------------------------
 
-LOOPS = (lstm_forward, lstm_backward, gru_forward, gru_backward)
-_compiled: dict = {}  # loop function -> its torch.compile'd version, while compiled loops are on
+_compiled: dict = {}  # loop function -> the compiled function that replaces it, while compiled loops are on
 
 
 def _loop(function):
-    """`function`, or its compiled version while `compiled_loops()` is on."""
+    """`function`, or its compiled replacement while `snippets.compiled.compiled_loops()` is on."""
     return _compiled.get(function, function)
-
-
-@contextlib.contextmanager
-def compiled_loops():
-    """Runs the four time loops above through `torch.compile` inside the block (opt-in).
-
-    The compiler unrolls a loop over all its steps and fuses each step's elementwise operations
-    into one kernel, so it compiles once per sequence length, shape and dtype: tens of seconds
-    to minutes of one-off cost (`python -m snippets.bench` reports it), worth it for a long
-    training run on fixed-length batches. It needs a C++ compiler at run time.
-    """
-    before = dict(_compiled)
-    _compiled.update({f: _compiled_version(f) for f in LOOPS})
-    try:
-        yield
-    finally:
-        _compiled.clear()
-        _compiled.update(before)
-
-
-@functools.cache
-def _compiled_version(function):
-    # fullgraph: a graph break would silently fall back to eager, slower than not compiling.
-    return torch.compile(function, fullgraph=True, dynamic=False)

@@ -11,13 +11,13 @@ $W_{ih} x_t + b_{ih}$ of a layer is one matrix product over all time steps; the 
 
 Two ways through the loop, with the same results (`tests/test_equivalence.py` holds both to torch.nn):
 
-- training an `LSTM` (without projection) or a `GRU` on a padded batch, or recording traces: the
-  loops of `snippets.bptt`, whose backward pass is written by hand (about 1.3x faster);
-- everything else (`RNN`, `proj_size > 0`, `PackedSequence` input, inference without traces, and
-  any block under `autograd_loop()`): the step functions of `snippets.cells`, differentiated by
-  `torch.autograd`.
+- an `LSTM` (without projection) or a `GRU` on a padded batch, in training or inference: the
+  loops of `snippets.bptt`, whose backward pass is written by hand and whose matrix products go
+  through oneDNN (`python -m snippets.bench` times it);
+- everything else (`RNN`, `proj_size > 0`, `PackedSequence` input, and any block under
+  `autograd_loop()`): the step functions of `snippets.cells`, differentiated by `torch.autograd`.
 
-`compiled_loops()` is an opt-in context in which the `snippets.bptt` loops run through
+`compiled_loops()` (from `snippets.compiled`) is an opt-in context in which those loops run through
 `torch.compile` (a one-off compile of a minute or more per sequence length, then faster steps).
 """
 
@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from snippets.bptt import GRULayer, LSTMLayer, compiled_loops  # noqa: F401 (re-exported)
+from snippets.bptt import GRULayer, LSTMLayer
+from snippets.compiled import compiled_loops  # noqa: F401 (re-exported)
 from snippets.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
 from snippets.errors import RNNInputError, check_dims, check_size
 
@@ -165,16 +166,12 @@ class _RNNBase(nn.Module):
     def _run(self, x: Tensor, state: tuple[Tensor, ...], packing: _Packing | None, record: bool):
         """All layers and directions; returns the last layer's output, final states and traces."""
         finals, traces = [], []
-        # snippets.bptt pays off when there will be a backward pass, or traces to keep (its forward
-        # keeps them anyway); plain inference runs the step functions of snippets.cells.
-        backward_ahead = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *state, *self.parameters()))
-        bptt = _settings.bptt and (backward_ahead or record)
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 projection, recurrent = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
-                if bptt and packing is None and self._has_bptt(recurrent):
+                if _settings.bptt and packing is None and self._has_bptt(recurrent):
                     out, final, trace = self._bptt_scan(x, start, projection, recurrent, direction == 1, record)
                 else:
                     xw = F.linear(x, *projection)
@@ -218,7 +215,8 @@ class _RNNBase(nn.Module):
         """Per-(layer, direction) lists of (time, batch, hidden) tensors -> dict of 5-D tensors."""
         by_name = {}
         for k, name in enumerate(self.trace_names):
-            stacked = torch.stack([t[k] for t in traces])
+            parts = [t[k] for t in traces]  # one layer-direction: a view, not a copy
+            stacked = torch.stack(parts) if len(parts) > 1 else parts[0].unsqueeze(0)
             by_name[name] = stacked.unflatten(0, (self.num_layers, self.num_directions))
         return by_name
 
@@ -434,8 +432,8 @@ class LSTM(_RNNBase):
     def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
         (weight_ih, bias_ih), (weight_hh, bias_hh, _) = projection, recurrent
         # b_ih and b_hh add to the same pre-activation: fold both into the input projection.
-        xw = F.linear(x, weight_ih, None if bias_ih is None else bias_ih + bias_hh)
-        out, h, c, gates, cells = LSTMLayer.apply(_in_step_order(xw, reverse), *state, weight_hh)
+        bias = None if bias_ih is None else bias_ih + bias_hh
+        out, h, c, gates, cells = LSTMLayer.apply(_in_step_order(x, reverse), *state, weight_ih, weight_hh, bias)
         trace = [_in_step_order(v, reverse) for v in (*gates.chunk(4, dim=-1), out, cells)] if record else None
         return _in_step_order(out, reverse), (h, c), trace
 
@@ -481,8 +479,7 @@ class GRU(_RNNBase):
         return type(self)._step is GRU._step  # not in a subclass with another step function
 
     def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
-        weight_hh, bias_hh, _ = recurrent
-        xw = F.linear(x, *projection)
-        out, h, rz, n = GRULayer.apply(_in_step_order(xw, reverse), state[0], weight_hh, bias_hh)
+        (weight_ih, bias_ih), (weight_hh, bias_hh, _) = projection, recurrent
+        out, h, rz, n = GRULayer.apply(_in_step_order(x, reverse), state[0], weight_ih, weight_hh, bias_ih, bias_hh)
         trace = [_in_step_order(v, reverse) for v in (*rz.chunk(2, dim=-1), n, out)] if record else None
         return _in_step_order(out, reverse), (h,), trace

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import snippets
-from snippets import bptt
+from snippets import bptt, compiled
 from snippets.layers import autograd_loop, compiled_loops
 
 T, B, INPUT, HIDDEN = 5, 3, 3, 4
@@ -84,34 +84,50 @@ def test_subclass_with_its_own_step_keeps_autograd():
 # -- finite differences -------------------------------------------------------------------------
 
 
-def lstm_inputs(generator):
+def lstm_inputs(generator, bias=True):
+    """x, h_0, c_0, W_ih, W_hh, b."""
     new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
-    return new(T, B, 4 * HIDDEN), new(B, HIDDEN), new(B, HIDDEN), new(4 * HIDDEN, HIDDEN)
+    return (new(T, B, INPUT), new(B, HIDDEN), new(B, HIDDEN), new(4 * HIDDEN, INPUT), new(4 * HIDDEN, HIDDEN),
+            new(4 * HIDDEN) if bias else None)
 
 
 def gru_inputs(generator, bias=True):
+    """x, h_0, W_ih, W_hh, b_ih, b_hh."""
     new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
-    return new(T, B, 3 * HIDDEN), new(B, HIDDEN), new(3 * HIDDEN, HIDDEN), new(3 * HIDDEN) if bias else None
+    return (new(T, B, INPUT), new(B, HIDDEN), new(3 * HIDDEN, INPUT), new(3 * HIDDEN, HIDDEN),
+            *((new(3 * HIDDEN), new(3 * HIDDEN)) if bias else (None, None)))
 
 
+def gradcheck(layer, inputs, outputs) -> bool:
+    """Finite differences for every input that is a tensor (a missing bias is None)."""
+    given = [k for k, v in enumerate(inputs) if v is not None]
+
+    def run(*tensors):
+        full = list(inputs)
+        for k, v in zip(given, tensors):
+            full[k] = v
+        return layer.apply(*full)[outputs]
+
+    return torch.autograd.gradcheck(run, [inputs[k] for k in given])
+
+
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("outputs", [slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)],
                          ids=["all", "output-only", "h_T-only", "c_T-only"])
-def test_lstm_backward_gradcheck(outputs):
-    inputs = lstm_inputs(torch.Generator().manual_seed(0))
-    assert torch.autograd.gradcheck(lambda *a: bptt.LSTMLayer.apply(*a)[outputs], inputs)
+def test_lstm_backward_gradcheck(bias, outputs):
+    assert gradcheck(bptt.LSTMLayer, lstm_inputs(torch.Generator().manual_seed(0), bias), outputs)
 
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("outputs", [slice(0, 2), slice(0, 1), slice(1, 2)], ids=["all", "output-only", "h_T-only"])
 def test_gru_backward_gradcheck(bias, outputs):
-    xw, h0, w, b = gru_inputs(torch.Generator().manual_seed(0), bias)
-    inputs = (xw, h0, w) if b is None else (xw, h0, w, b)
-    assert torch.autograd.gradcheck(lambda *a: bptt.GRULayer.apply(*(a + (None,) * (4 - len(a))))[outputs], inputs)
+    assert gradcheck(bptt.GRULayer, gru_inputs(torch.Generator().manual_seed(0), bias), outputs)
 
 
 def test_second_derivatives_are_refused_not_wrong():
-    xw, h0, c0, w = lstm_inputs(torch.Generator().manual_seed(0))
-    (grad,) = torch.autograd.grad(bptt.LSTMLayer.apply(xw, h0, c0, w)[0].square().sum(), w, create_graph=True)
+    inputs = lstm_inputs(torch.Generator().manual_seed(0))
+    w = inputs[4]
+    (grad,) = torch.autograd.grad(bptt.LSTMLayer.apply(*inputs)[0].square().sum(), w, create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):
         grad.sum().backward()
 
@@ -155,7 +171,7 @@ def test_hand_written_and_autograd_paths_agree(mode, options):
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 def test_traces_without_grad_agree(mode):
-    """Inference with traces runs snippets.bptt's forward; without, the cells' step functions."""
+    """Inference runs snippets.bptt's forward (with traces or without); equal to the cells' step functions."""
     module = getattr(snippets, mode)(INPUT, HIDDEN, num_layers=2, bidirectional=True).double()
     x = torch.randn(T, B, INPUT, **F64)
     with torch.no_grad():
@@ -199,3 +215,40 @@ def test_compiled_loops_equal_torch_nn(mode):
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
     assert not bptt._compiled  # off again after the block
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_the_loops_for_the_compiler_are_the_eager_equations(mode):
+    """Uncompiled, in float64: snippets.compiled's loops give what snippets.bptt's give, exactly."""
+    generator = torch.Generator().manual_seed(0)
+    new = lambda *shape: torch.randn(*shape, **F64, generator=generator)  # noqa: E731
+    gates = 4 if mode == "lstm" else 3
+    xw, h0, weight_hh = new(T, B, gates * HIDDEN), new(B, HIDDEN), new(gates * HIDDEN, HIDDEN)
+    extra = (new(B, HIDDEN),) if mode == "lstm" else ()  # c_0
+    inputs = (h0, *extra, weight_hh) if mode == "lstm" else (h0, weight_hh, new(gates * HIDDEN))
+    results = []
+    for module in (bptt, compiled):
+        forward, backward = getattr(module, f"{mode}_forward"), getattr(module, f"{mode}_backward")
+        saved = forward(xw.clone(), *inputs)  # the eager LSTM loop overwrites xw with the gates
+        generator.manual_seed(1)  # the same gradients of the outputs and final states for both
+        d_outputs = [new(T, B, HIDDEN)] + [new(B, HIDDEN) for _ in range(len(extra) + 1)]
+        results.append([*saved, *backward(*saved, weight_hh, *d_outputs)])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+# -- the matrix product ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_linear_is_the_matrix_product(dtype, bias, layout):
+    """oneDNN for float32 (any strides), addmm otherwise: both x W^T + b."""
+    generator = torch.Generator().manual_seed(0)
+    x, w = (torch.randn(*shape, dtype=dtype, generator=generator) for shape in [(7, 5), (6, 5)])
+    if layout == "transposed":
+        x, w = x.t().contiguous().t(), w.t().contiguous().t()
+    b = torch.randn(6, dtype=dtype, generator=generator) if bias else None
+    expected = x.double() @ w.double().t() + (0 if b is None else b.double())
+    torch.testing.assert_close(bptt.linear(x, w, b).double(), expected, rtol=1e-6, atol=1e-6)

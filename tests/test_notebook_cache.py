@@ -41,6 +41,7 @@ def test_unreadable_entries_are_dropped_with_a_warning(tmp_path):
     good.write_text(json.dumps({"content": "<p>ok</p>"}), encoding="utf-8")
     truncated.write_text(good.read_text(encoding="utf-8")[:-5], encoding="utf-8")
     binary.write_bytes(b"\xff\xfe\x00")
-    with pytest.warns(RuntimeWarning, match="cut.json is unreadable"):
+    with pytest.warns(RuntimeWarning, match="is unreadable") as warned:
         dropped = notebook_cache.drop_unreadable(tmp_path)
     assert dropped == [binary, truncated] and good.exists() and not truncated.exists()
+    assert sorted(str(w.message).split()[3] for w in warned) == ["bin.json", "cut.json"]
