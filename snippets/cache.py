@@ -212,5 +212,10 @@ def report() -> list[dict]:
     return [dict(r) for r in _records]
 
 
+def sort_report(start: int, order: list[str]) -> None:
+    """Put the records from index `start` on in the order of their names in `order` (stable)."""
+    _records[start:] = sorted(_records[start:], key=lambda record: order.index(record["name"]))
+
+
 def clear_report() -> None:
     _records.clear()

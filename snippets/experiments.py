@@ -3,9 +3,7 @@
 Every experiment returns plain data (lists, numbers, strings; tensors only for
 trained weights), runs every curve on several seeds, and states its budget in
 its config: where a result depends on the budget, the budget is part of the
-result. Runs go to a pool of worker processes, one thread each: on a small
-CPU two single-threaded runs side by side beat one run on two threads.
-`SNIPPETS_WORKERS=1` runs everything in this process.
+result. Runs go to the worker processes of `snippets.pool`, one thread each.
 
 Results of the default configs (2-core CPU, torch 2.13.0) are what the pages
 show; the tests re-run smaller budgets and check the effect, not the numbers.
@@ -13,17 +11,15 @@ show; the tests re-run smaller budgets and check the effect, not the numbers.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import time
 from dataclasses import asdict, dataclass
 
 import torch
 
-from . import bench, bptt, cells, gradients, layers, memory, seeding, tasks, train
+from . import bench, bptt, cache, cells, gradients, layers, memory, pool, seeding, tasks, train
 from .cache import experiment
 from .train import TrainConfig
 
@@ -33,43 +29,6 @@ TRAINING = (tasks, train, seeding)
 # --------------------------------------------------------------------------------------
 # Running many seeds
 # --------------------------------------------------------------------------------------
-
-_pool: ProcessPoolExecutor | None = None
-
-
-def _workers() -> int:
-    value = os.environ.get("SNIPPETS_WORKERS", str(os.cpu_count() or 1))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"SNIPPETS_WORKERS must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-
-
-def _in_process(fn, jobs: list[tuple]) -> list:
-    # One thread: torch's two-thread pool spins and crawls when other processes share the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return [fn(*job) for job in jobs]
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _map(fn, jobs: list[tuple]) -> list:
-    """`[fn(*job) for job in jobs]`, on the worker pool when there is more than one worker."""
-    global _pool
-    if _workers() == 1 or len(jobs) == 1:
-        return _in_process(fn, jobs)
-    if _pool is None:
-        # spawn: a forked child of a process that has run torch's thread pool can hang.
-        _pool = ProcessPoolExecutor(_workers(), multiprocessing.get_context("spawn"),
-                                    initializer=_init_worker)
-        atexit.register(_pool.shutdown, cancel_futures=True)
-    return list(_pool.map(fn, *zip(*jobs)))
-
 
 def _run(cell: str, task_name: str, task_args: dict, hidden_size: int, config: dict,
          forget_bias: float | None = None, keep_weights: bool = False) -> dict:
@@ -127,7 +86,7 @@ def _compare_cells(task_name: str, task_args: dict, cells, seeds, hidden_size: i
     jobs = [(cell, task_name, task_args, sizes[cell], {**asdict(config), "seed": seed}, None,
              cell in keep_weights_of and seed == seeds[0])
             for cell in cells for seed in seeds]
-    logs = _map(_run, jobs)
+    logs = pool.run_jobs(_run, jobs)
     out = {"baseline": task.baseline, "hidden_size": sizes, "cells": {}}
     for cell in cells:
         runs = [log for log in logs if log["cell"] == cell]
@@ -248,7 +207,7 @@ def recall(config: RecallConfig = RecallConfig()) -> dict:
              config.lstm_forget_bias if cell == "lstm" else None,
              cell in ("lstm", "gru") and seed == config.seeds[0])  # weights for the pages' traces
             for gap in config.gaps for cell in config.cells for seed in config.seeds]
-    logs = iter(_map(_run, jobs))
+    logs = iter(pool.run_jobs(_run, jobs))
     task = tasks.Recall()
     out = {"chance_accuracy": 1 / task.n_subjects, "baseline": task.baseline, "gaps": list(config.gaps),
            "cells": {cell: {"accuracy": [], "loss": [], "steps_run": []} for cell in config.cells},
@@ -322,7 +281,7 @@ class GradientConfig:
 
 def _norm_curves(cell: str, config: GradientConfig, **kwargs) -> dict:
     """Per distance k: mean over the batch per seed, then mean/min/max over seeds, per path."""
-    runs = _in_process(functools.partial(gradients.measure, cell, config.T, config.hidden_size,
+    runs = pool.in_process(functools.partial(gradients.measure, cell, config.T, config.hidden_size,
                                          config.input_size, config.batch, **kwargs),
                        [(seed,) for seed in config.seeds])
     out = {"k": list(range(config.T)), "sigma_max": [r["sigma_max"] for r in runs]}
@@ -398,7 +357,7 @@ def _run_exploding(config: ExplodingConfig, clip, seed: int) -> dict:
 @experiment("exploding_gradients", modules=(gradients, *TRAINING))
 def exploding_gradients(config: ExplodingConfig = ExplodingConfig()) -> dict:
     """Per clip setting: status, gradient norms and validation MSE per seed; baseline 1/6."""
-    runs = _map(_run_exploding, [(config, clip, seed) for clip in config.clips for seed in config.seeds])
+    runs = pool.run_jobs(_run_exploding, [(config, clip, seed) for clip in config.clips for seed in config.seeds])
     out = {"baseline": tasks.AddingProblem(T=config.T).baseline, "runs": {}}
     for i, clip in enumerate(config.clips):
         group = runs[i * len(config.seeds):(i + 1) * len(config.seeds)]
@@ -454,7 +413,7 @@ def _compare_models(models, task_name: str, task_args: dict, seeds, hidden_size:
     task = tasks.make_task(task_name, **task_args)
     jobs = [(m, task_name, task_args, hidden_size, {**asdict(config), "seed": seed},
              m in keep_weights_of and seed == seeds[0]) for m in models for seed in seeds]
-    logs = _map(_run_variant, jobs)
+    logs = pool.run_jobs(_run_variant, jobs)
     out = {"baseline": task.baseline, "task": task_name, "task_args": dict(task_args),
            "hidden_size": hidden_size, "seeds": list(seeds), "models": {},
            "budget": {k: getattr(config, k) for k in ("steps", "batch_size", "lr", "clip", "target_loss")}}
@@ -665,7 +624,7 @@ def step_time(config: StepTimeConfig = StepTimeConfig()) -> dict:
     out = {"machine": _cpu_name() or platform.machine(), "torch": str(torch.__version__),
            "threads": 1, "repeats": config.repeats, "tasks": {}}
     for name in config.task_names:
-        times = _in_process(_time_steps, [(name, sizes[name], config)])[0]
+        times = pool.in_process(_time_steps, [(name, sizes[name], config)])[0]
         out["tasks"][name] = {"sizes": {k: v for k, v in sizes[name].items() if k != "args"},
                               "cells": {cell: {"median": statistics.median(s), "min": min(s), "max": max(s),
                                                "seconds": s} for cell, s in times.items()}}
@@ -695,7 +654,7 @@ def text_model(config: TextModelConfig = TextModelConfig()) -> dict:
     train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, clip=1.0,
                                eval_every=config.eval_every, seed=config.seed)
     # _map: one job runs in this process on one thread (two spin and crawl on a shared CPU).
-    log = _map(_run, [("lstm", "char", {"seq_len": config.seq_len}, config.hidden_size,
+    log = pool.run_jobs(_run, [("lstm", "char", {"seq_len": config.seq_len}, config.hidden_size,
                        asdict(train_config), None, True)])[0]
     bits = 1 / math.log(2)
     return {"baseline_bpc": corpus.baseline_bpc, "vocab": corpus.vocab, "fingerprint": corpus.fingerprint,
@@ -830,7 +789,7 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
            "traces": list(config.traces), "hidden_size": hidden, "max_chars": config.max_chars}
     acts = {}
     for name, weights in (("trained", trained["state_dict"]), ("untrained", untrained)):
-        acts[name] = _in_process(unit_traces, [(weights, corpus, texts, config.traces)])[0]
+        acts[name] = pool.in_process(unit_traces, [(weights, corpus, texts, config.traces)])[0]
         out[name] = _search(torch.cat(acts[name]), joined, config.top, config.traces, hidden)
     # The excerpt: the busiest window of all evaluated text, with every best unit's values on it.
     windows = [busy_window(f, text, config.excerpt_lines) for f, text in zip(features, texts)]
@@ -927,7 +886,7 @@ def gru_forms_same_weights(config: SameWeightsConfig = SameWeightsConfig()) -> d
     out = {"T": config.T, "hidden_size": config.hidden_size, "input_size": config.input_size,
            "batch": config.batch, "seeds": list(config.seeds), "bounds": {}}
     for bound in config.bounds:
-        runs = _in_process(functools.partial(_same_weights_run, config),
+        runs = pool.in_process(functools.partial(_same_weights_run, config),
                            [(seed, bound) for seed in config.seeds])
         label = "default" if bound is None else str(bound)
         out["bounds"][label] = {
@@ -967,7 +926,7 @@ def candidate_growth(config: CandidateConfig = CandidateConfig()) -> dict:
     jobs = [(cand, scale, seed, config.steps, config.hidden_size, config.input_size, config.batch,
              config.forget_bias)
             for cand in config.candidates for scale in config.scales for seed in config.seeds]
-    runs = iter(_in_process(memory.cell_state_growth, jobs))
+    runs = iter(pool.in_process(memory.cell_state_growth, jobs))
     return {"scales": list(config.scales), "seeds": list(config.seeds), "steps": config.steps,
             "forget_bias": config.forget_bias,
             "runs": {cand: {str(scale): [next(runs) for _ in config.seeds] for scale in config.scales}
@@ -1011,17 +970,34 @@ ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison
 ALL += ((speed, None),)  # reuse page
 
 
+# Experiments that train on the worker pool and need no other experiment's result: `run_all`
+# runs them side by side, so the pool stays busy while one of them waits for its slowest run.
+SIDE_BY_SIDE = (adding_problem, copy_task, recall, char_model, exploding_gradients, lstm_variants,
+                gru_forms, text_model)
+
+
+last_run_seconds: float | None = None  # wall clock of this process's last run_all
+
+
 def run_all() -> list[dict]:
-    """Every experiment the site shows (through the cache); returns the cache report."""
-    from .cache import report
+    """Every experiment the site shows (through the cache); returns the cache report.
+
+    First the SIDE_BY_SIDE ones, at once; then the rest in order (timings last, on a quiet CPU).
+    """
+    global last_run_seconds
+    began = time.perf_counter()
+    first = [call for call in ALL if call[0] in SIDE_BY_SIDE]
+    start = len(cache.report())
+    pool.side_by_side(functools.partial(fn, config) for fn, config in first)
+    cache.sort_report(start, [fn.experiment_name for fn, _ in first])  # they end in any order
     for fn, config in ALL:
-        fn(config)
-    return report()
+        if (fn, config) not in first:
+            fn(config)
+    last_run_seconds = time.perf_counter() - began
+    return cache.report()
 
 
 if __name__ == "__main__":  # python -m snippets.experiments: warm the cache, print the timings
-    import time
-    start = time.perf_counter()
     for record in run_all():
         print(f"{record['name']:<22} {'hit ' if record['hit'] else 'miss'} {record['seconds']:8.2f} s")
-    print(f"total {time.perf_counter() - start:.1f} s")
+    print(f"total {last_run_seconds:.1f} s (wall clock)")

@@ -175,3 +175,12 @@ def test_a_process_running_old_code_keeps_its_key_and_reports_it_stale(env):
     assert old.toy()["value"] == 20 and calls(env) == 1  # same key: a hit, not old code under a new key
     assert "toy" in cache.stale()
     assert load(env, "toy_s", factor=11).toy()["value"] == 22  # a fresh import runs the new code
+
+
+def test_sort_report_orders_the_later_records_by_name_and_keeps_the_earlier():
+    from snippets import cache
+    cache.clear_report()
+    cache._records.extend({"name": name, "n": k} for k, name in enumerate(["x", "b", "a", "b"]))
+    cache.sort_report(1, ["a", "b"])
+    assert [(r["name"], r["n"]) for r in cache.report()] == [("x", 0), ("a", 2), ("b", 1), ("b", 3)]
+    cache.clear_report()
