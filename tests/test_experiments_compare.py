@@ -46,7 +46,7 @@ def test_parameter_counts_formula_and_count_agree_and_match_params_equalises():
 def test_parameter_counts_match_what_adding_problem_uses():
     task = tasks.AddingProblem()
     assert {c: v["hidden_size"] for c, v in ex.parameter_counts(2, 32, 1, match="params").items()} == \
-        ex._hidden_sizes(("rnn", "lstm", "gru"), 32, "params", task)
+        ex.hidden_sizes(("rnn", "lstm", "gru"), 32, "params", task)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -45,3 +45,27 @@ def test_unreadable_entries_are_dropped_with_a_warning(tmp_path):
         dropped = notebook_cache.drop_unreadable(tmp_path)
     assert dropped == [binary, truncated] and good.exists() and not truncated.exists()
     assert sorted(str(w.message).split()[3] for w in warned) == ["bin.json", "cut.json"]
+
+
+class FakePlugin:
+    def __init__(self):
+        self.config = {"cache": True, "cache_dir": ""}
+        self._used_cache_paths = set()  # what mkdocs-jupyter 0.26 keeps; it deletes the rest
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_a_dirty_build_keeps_the_notebooks_it_does_not_render(tmp_path, monkeypatch, dirty):
+    from types import SimpleNamespace
+    plugin = FakePlugin()
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), plugins={"mkdocs-jupyter": plugin})
+    folder = notebook_cache.notebook_cache_root(config) / notebook_cache.code_fingerprint()[:16]
+    stale = notebook_cache.notebook_cache_root(config) / "0123456789abcdef"
+    folder.mkdir(parents=True), stale.mkdir()
+    (folder / "entry.json").write_text("{}", encoding="utf-8")
+    notebook_cache.on_startup("serve", dirty)
+    try:
+        notebook_cache.on_pre_build(config)
+    finally:
+        notebook_cache.on_startup("build", False)
+    assert plugin.config["cache_dir"] == str(folder) and not stale.exists()
+    assert plugin._used_cache_paths == ({folder / "entry.json"} if dirty else set())

@@ -6,6 +6,10 @@ build points its `cache_dir` at a folder named by a hash of the code the noteboo
 `.py` file of the package, and the torch version). A code change moves the build to a new,
 empty folder and every notebook runs again; the folders of older code are deleted.
 
+mkdocs-jupyter deletes the entries a build did not use, and a dirty build (`mkdocs serve --dirty`)
+renders only the changed pages: there, every entry counts as used, so that editing one page does
+not throw away the executed notebooks.
+
 mkdocs-jupyter writes its entries in place, so a build killed mid-write can leave a truncated
 one. Before the pages render, an entry that is not valid JSON is deleted with a warning (a Python
 warning, as for experiment entries: a strict build goes on), and its notebook runs again.
@@ -53,6 +57,14 @@ def drop_unreadable(folder: Path) -> list[Path]:
     return dropped
 
 
+_dirty = False
+
+
+def on_startup(command, dirty) -> None:
+    global _dirty
+    _dirty = dirty
+
+
 def on_pre_build(config) -> None:
     plugin = config.plugins.get(PLUGIN)
     if plugin is None or not plugin.config["cache"]:
@@ -66,3 +78,5 @@ def on_pre_build(config) -> None:
                 shutil.rmtree(other, ignore_errors=True)
     if folder.is_dir():
         drop_unreadable(folder)
+        if _dirty:  # keep the notebooks this build will not render (mkdocs-jupyter 0.26's own set)
+            plugin._used_cache_paths.update(folder.glob("*.json"))
