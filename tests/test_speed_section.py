@@ -15,4 +15,4 @@ def test_speed_table_gives_times_in_ms_and_ratios():
 def test_bench_section_states_the_machine_and_the_cost_of_traces():
     text = bench_section({"machine": "a test CPU, 2 cores", "hidden": 128, "repeats": 9, "modes": {"GRU": MEDIANS}})
     assert "a test CPU, 2 cores" in text and '=== "GRU"' in text
-    assert "costs +5 % in training and +10 % in inference" in text
+    assert "changes the median time by +5 % in training and +10 % in inference" in text
