@@ -5,6 +5,7 @@ so the test fails if someone relaxes the real settings (strict, allow_errors, th
 Builds run as the tests, CI and the Pages workflow build: `mkdocs build --strict`.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -119,6 +120,8 @@ def test_an_unchanged_notebook_is_not_run_again(tmp_path, mkdocs_build):
     entries[0].write_text(entries[0].read_text(encoding="utf-8")[:100], encoding="utf-8")  # a killed write
     again, log = draw()
     assert again != first and "is unreadable" in log
+    builds = json.loads((tmp_path / ".cache" / "builds.json").read_text(encoding="utf-8"))
+    assert len(builds) == 3 and all(b["seconds"] > 0 and not b["dirty"] for b in builds), builds
 
 
 @pytest.mark.parametrize(

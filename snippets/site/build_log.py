@@ -1,0 +1,88 @@
+"""MkDocs hook: a log of this checkout's recent builds, which the build report page shows.
+
+A page cannot show how long the build that renders it takes, so the report lists the builds
+before it: when each finished, its seconds from loading the configuration to the end (the
+process's start-up, 2 to 3 s, comes before), and how many experiments it computed, all of them
+in a cold build and none in a warm one. The log is `builds.json` beside the experiment cache
+(git-ignored), the last `KEEP` builds, written whole and atomically; an unreadable log starts
+again empty, with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from snippets import cache
+
+KEEP = 10
+FIELDS = {"finished", "seconds", "experiments", "computed", "dirty"}
+_started = time.perf_counter()
+_dirty = False
+
+
+def log_path() -> Path:
+    return cache.cache_dir().parent / "builds.json"
+
+
+def read(path: Path) -> list[dict]:
+    """The logged builds, oldest first; none if the log is missing or unreadable."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        warnings.warn(f"build log {path} is unreadable ({err}); starting it again", RuntimeWarning, stacklevel=2)
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict) and FIELDS <= e.keys()]  # older formats are dropped
+
+
+def append(path: Path, entry: dict) -> None:
+    """Add `entry` to the log and keep the last KEEP, replacing the file in one step."""
+    entries = (read(path) + [entry])[-KEEP:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(entries, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table(entries: list[dict]) -> str:
+    """A Markdown table of the logged builds, newest first."""
+    if not entries:
+        return "No earlier build of this checkout is logged yet: the next build's report lists this one."
+    lines = ["| finished | seconds | experiments computed |", "| --- | ---: | ---: |"]
+    for e in reversed(entries):
+        dirty = " (`serve --dirty`: changed pages only)" if e["dirty"] else ""
+        lines.append(f"| {e['finished']}{dirty} | {e['seconds']:.1f} | {e['computed']} of {e['experiments']} |")
+    return "\n".join(lines)
+
+
+def on_startup(command, dirty) -> None:
+    global _dirty
+    _dirty = dirty
+
+
+def on_config(config):
+    global _started
+    _started = time.perf_counter()  # each build of `mkdocs serve` starts here too
+    return config
+
+
+def on_post_build(config) -> None:
+    records = cache.report()  # pages load experiments too: count each result once
+    append(log_path(), {"finished": datetime.datetime.now().isoformat(sep=" ", timespec="seconds"),
+                        "seconds": round(time.perf_counter() - _started, 1),
+                        "experiments": len({r["key"] for r in records}),
+                        "computed": len({r["key"] for r in records if not r["hit"]}), "dirty": _dirty})
