@@ -128,12 +128,13 @@ def _path(name: str, key: str) -> pathlib.Path:
     return cache_dir() / f"{name}-{key}.pt"
 
 
-def _write_atomic(path: pathlib.Path, payload: dict) -> None:
+def write_atomic(path: pathlib.Path, write) -> None:
+    """Replace `path` in one step: `write(file)` fills a temporary file (binary) beside it first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic on POSIX and Windows: readers see old or new, never half
@@ -172,8 +173,8 @@ def cached(name: str, fn, config, modules=()):
     result = fn(config)
     seconds = time.perf_counter() - start
     if enabled:
-        _write_atomic(path, {"key": key, "name": name, "config": _config_data(config),
-                             "seconds": seconds, "result": result})
+        entry = {"key": key, "name": name, "config": _config_data(config), "seconds": seconds, "result": result}
+        write_atomic(path, lambda f: torch.save(entry, f))
     _records.append({"name": name, "key": key, "hit": False, "seconds": seconds,
                      "compute_seconds": seconds})
     return result

@@ -57,9 +57,10 @@ class FakePlugin:
 def test_a_dirty_build_keeps_the_notebooks_it_does_not_render(tmp_path, monkeypatch, dirty):
     from types import SimpleNamespace
     plugin = FakePlugin()
-    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), plugins={"mkdocs-jupyter": plugin})
-    folder = notebook_cache.notebook_cache_root(config) / notebook_cache.code_fingerprint()[:16]
-    stale = notebook_cache.notebook_cache_root(config) / "0123456789abcdef"
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(tmp_path / ".cache" / "snippets"))
+    config = SimpleNamespace(plugins={"mkdocs-jupyter": plugin})
+    folder = tmp_path / ".cache" / "notebooks" / notebook_cache.code_fingerprint()[:16]
+    stale = tmp_path / ".cache" / "notebooks" / "0123456789abcdef"
     folder.mkdir(parents=True), stale.mkdir()
     (folder / "entry.json").write_text("{}", encoding="utf-8")
     notebook_cache.on_startup("serve", dirty)

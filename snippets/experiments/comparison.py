@@ -12,9 +12,6 @@ from . import cell_comparisons
 from .cell_comparisons import AddingConfig, CharConfig, CopyConfig
 from .runs import TRAINING, check_cells
 
-# --------------------------------------------------------------------------------------
-# Comparison and real-text pages
-# --------------------------------------------------------------------------------------
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer: G
 

@@ -13,10 +13,6 @@ from ..cache import experiment
 from ..train import TrainConfig
 from .runs import TRAINING, slim
 
-# --------------------------------------------------------------------------------------
-# Gradient flow
-# --------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class GradientConfig:
@@ -123,7 +119,7 @@ def exploding_gradients(config: ExplodingConfig = ExplodingConfig()) -> dict:
 
 
 # --------------------------------------------------------------------------------------
-# RNN and LSTM pages
+# Cell-state growth (RNN and LSTM pages)
 # --------------------------------------------------------------------------------------
 
 

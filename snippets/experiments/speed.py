@@ -8,10 +8,6 @@ from dataclasses import dataclass
 from .. import bench, bptt, cells, layers
 from ..cache import experiment
 
-# --------------------------------------------------------------------------------------
-# Speed (reuse page): `python -m snippets.bench` at one size, cached like any experiment
-# --------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class SpeedConfig:

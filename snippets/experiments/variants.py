@@ -13,10 +13,6 @@ from ..cache import experiment
 from ..train import TrainConfig
 from .runs import TRAINING, slim, summarise
 
-# --------------------------------------------------------------------------------------
-# Variants and GRU pages
-# --------------------------------------------------------------------------------------
-
 
 def _variant_layers() -> dict:
     """Model name -> (layer class, forget-gate bias or None): the models of the two pages."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -47,15 +45,7 @@ def read(path: Path) -> list[dict]:
 def append(path: Path, entry: dict) -> None:
     """Add `entry` to the log and keep the last KEEP, replacing the file in one step."""
     entries = (read(path) + [entry])[-KEEP:]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(entries, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    cache.write_atomic(path, lambda f: f.write(json.dumps(entries, indent=1).encode("utf-8")))
 
 
 def table(entries: list[dict]) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import snippets
+from snippets import cache
 
 PLUGIN = "mkdocs-jupyter"
 
@@ -39,8 +40,9 @@ def code_fingerprint(package: Path = Path(snippets.__file__).parent) -> str:
     return digest.hexdigest()
 
 
-def notebook_cache_root(config) -> Path:
-    return Path(config.config_file_path).resolve().parent / ".cache" / "notebooks"
+def notebook_cache_root() -> Path:
+    """Beside the experiment cache (`.cache/` next to mkdocs.yml in a site build)."""
+    return cache.cache_dir().parent / "notebooks"
 
 
 def drop_unreadable(folder: Path) -> list[Path]:
@@ -69,7 +71,7 @@ def on_pre_build(config) -> None:
     plugin = config.plugins.get(PLUGIN)
     if plugin is None or not plugin.config["cache"]:
         return
-    root = notebook_cache_root(config)
+    root = notebook_cache_root()
     folder = root / code_fingerprint()[:16]
     plugin.config["cache_dir"] = str(folder)
     if root.is_dir():
