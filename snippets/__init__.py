@@ -9,6 +9,15 @@ from snippets.errors import RNNInputError
 from snippets.layers import GRU, LSTM, RNN, TRACE_DIMS
 
 __all__ = [
-    "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
-    "rnn_step", "lstm_step", "gru_step", "RNNInputError", "TRACE_DIMS",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "rnn_step",
+    "lstm_step",
+    "gru_step",
+    "RNNInputError",
+    "TRACE_DIMS",
 ]

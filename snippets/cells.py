@@ -15,6 +15,7 @@ in the order $i, f, g, o$ and GRU gates in the order $r, z, n$.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,8 @@ from torch import Tensor, nn
 from snippets.errors import RNNInputError, check_dims, check_size
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
+
+Clamp = Callable[[str, Tensor], Tensor]  # (gate name, its values) -> the values the step goes on with
 
 
 def rnn_step(xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
@@ -34,7 +37,13 @@ def rnn_step(xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, n
 
 
 def lstm_step(
-    xw: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, weight_hr: Tensor | None = None
+    xw: Tensor,
+    h: Tensor,
+    c: Tensor,
+    weight_hh: Tensor,
+    bias_hh: Tensor | None,
+    weight_hr: Tensor | None = None,
+    clamp: Clamp | None = None,
 ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor, Tensor, Tensor]]:
     r"""LSTM step with a forget gate (Gers et al. 2000) and an optional projection (Sak et al. 2014).
 
@@ -49,7 +58,8 @@ def lstm_step(
     \end{aligned}
     $$
 
-    With a projection, $h_t = W_{hr}\,(o_t \odot \tanh(c_t))$.
+    With a projection, $h_t = W_{hr}\,(o_t \odot \tanh(c_t))$. `clamp`, if given, may replace
+    each gate before it is used (`clamp(name, value)`: the gate lab's interventions).
     Returns the new state `(h, c)` and the gate activations `(i, f, g, o)`.
     """
     i, f, g, o = (xw + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
@@ -57,6 +67,8 @@ def lstm_step(
     f = torch.sigmoid(f)
     g = torch.tanh(g)
     o = torch.sigmoid(o)
+    if clamp is not None:
+        i, f, g, o = clamp("i", i), clamp("f", f), clamp("g", g), clamp("o", o)
     c = f * c + i * g
     h = o * torch.tanh(c)
     if weight_hr is not None:
@@ -65,7 +77,7 @@ def lstm_step(
 
 
 def gru_step(
-    xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None
+    xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, clamp: Clamp | None = None
 ) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
     r"""GRU step in PyTorch's form: the reset gate scales the recurrent product *after* the matmul.
 
@@ -79,13 +91,18 @@ def gru_step(
     $$
 
     (Cho et al. 2014 apply $r_t$ before the matmul, $W_{hn}(r_t \odot h_{t-1})$, and write
-    $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$ too.) Returns `h` and `(r, z, n)`.
+    $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$ too.) `clamp`, as in `lstm_step`, may
+    replace each gate before it is used. Returns `h` and `(r, z, n)`.
     """
     x_r, x_z, x_n = xw.chunk(3, dim=-1)
     h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
     r = torch.sigmoid(x_r + h_r)
     z = torch.sigmoid(x_z + h_z)
+    if clamp is not None:
+        r, z = clamp("r", r), clamp("z", z)
     n = torch.tanh(x_n + r * h_n)
+    if clamp is not None:
+        n = clamp("n", n)
     h = (1 - z) * n + z * h
     return h, (r, z, n)
 
@@ -183,9 +200,7 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    __doc__ = (
-        "GRU cell, a drop-in for `torch.nn.GRUCell`: `h' = cell(x, h)`.\n\n" + gru_step.__doc__.split("\n", 2)[2]
-    )
+    __doc__ = "GRU cell, a drop-in for `torch.nn.GRUCell`: `h' = cell(x, h)`.\n\n" + gru_step.__doc__.split("\n", 2)[2]
     num_gates = 3
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

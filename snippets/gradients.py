@@ -105,8 +105,16 @@ def gradient_norms(layer: nn.Module, x: torch.Tensor, w: torch.Tensor) -> dict:
     return out
 
 
-def measure(cell: str, T: int = 100, hidden_size: int = 64, input_size: int = 4, batch: int = 32,
-            seed: int = 0, sigma: float | None = None, forget_bias: float | None = None) -> dict:
+def measure(
+    cell: str,
+    T: int = 100,
+    hidden_size: int = 64,
+    input_size: int = 4,
+    batch: int = 32,
+    seed: int = 0,
+    sigma: float | None = None,
+    forget_bias: float | None = None,
+) -> dict:
     r"""Gradient norms against distance for a freshly initialised layer.
 
     `sigma`: rescale $W_{hh}$ to that largest singular value (any cell;

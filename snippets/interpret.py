@@ -1,13 +1,20 @@
-r"""Find cells of a trained character model whose activation tracks something a reader can see.
+r"""Look inside trained networks: which units track what.
 
-Karpathy, Johnson & Fei-Fei (2015, "Visualizing and Understanding Recurrent Networks") found LSTM
-cells that track quotes, line length and indentation. Here the search is automatic: each readable
-feature of Python source is computed per character, and every unit's activation is correlated
-with it; the unit with the largest $|\rho|$ is the one the page shows.
+Two searches, each automatic, so that no unit on a page is picked by hand.
+
+*A character model on Python source.* Karpathy, Johnson & Fei-Fei (2015, "Visualizing and
+Understanding Recurrent Networks") found LSTM cells that track quotes, line length and indentation.
+Here each readable feature of Python source is computed per character, and every unit's activation
+is correlated with it; the unit with the largest $|\rho|$ is the one the page shows.
 
 $$\rho_{u} = \frac{\operatorname{cov}(a_u, \phi)}{\sigma_{a_u}\, \sigma_{\phi}}$$
 
 for a unit's activation $a_u$ over the characters and a feature $\phi$ over the same characters.
+
+*A recall LSTM.* `recall_traces` runs a trained recall model (weights from the `recall` experiment)
+on the task's own validation sequences and returns its gate traces; `subject_variance` measures how
+much of a unit's cell state the subject explains at each step, and `carrying_units` picks the
+units whose cell state depends most on the subject at the query.
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ import io
 import tokenize
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+from snippets.errors import check_size
 
 OPEN, CLOSE = "([{", ")]}"
 STRING_TOKENS = {tokenize.STRING} | {
@@ -74,7 +85,9 @@ def _token_mask(text: str, kinds: set[int]) -> list[int]:
                 end = line_starts[tok.end[0] - 1] + tok.end[1]
                 mask[start:end] = [1] * (end - start)
     except (tokenize.TokenError, IndentationError, SyntaxError) as error:
-        raise ValueError(f"source_features: expected complete Python source, got text the tokenizer rejects: {error}") from error
+        raise ValueError(
+            f"source_features: expected complete Python source, got text the tokenizer rejects: {error}"
+        ) from error
     return mask
 
 
@@ -108,3 +121,71 @@ def find_tracking_units(activations: Tensor, features: dict[str, Tensor]) -> lis
         unit = int(rho.abs().argmax())
         found.append(TrackingUnit(name, unit, float(rho[unit])))
     return sorted(found, key=lambda u: -abs(u.correlation))
+
+
+# -- what a trained recall LSTM holds ---------------------------------------------------------------
+
+
+@torch.no_grad()
+def recall_traces(state_dict: dict, gap: int, n: int = 1024, seed: int = 0) -> dict:
+    """Gate traces of a trained recall model on `n` of the task's sequences at `gap`.
+
+    `state_dict` is a `SequenceModel`'s (keys `rnn.weight_ih_l0`, ..., `readout.weight`), as the
+    `recall` experiment stores it. The sequences are the run's validation batch for `seed` when
+    `n` is the validation size (`data_generator(seed, stream=1)`). Returns numpy arrays: every
+    trace key (`"i"`, `"f"`, `"g"`, `"o"`, `"h"`, `"c"`) as (time, sequence, unit), `"subject"`
+    (sequence,), and `"correct"` (sequence,), whether the read-out named the subject.
+    """
+    from snippets.seeding import data_generator
+    from snippets.tasks import Recall
+    from snippets.train import traceable_layer
+
+    check_size("n", n, 1)
+    layer = traceable_layer(state_dict)
+    if layer.mode != "LSTM":
+        raise ValueError(f"recall_traces: expected an LSTM's state_dict, got one of a {layer.mode} layer")
+    task = Recall(gap=gap)
+    if layer.input_size != task.input_size:
+        raise ValueError(
+            f"recall_traces: the weights expect input size {layer.input_size}, the recall task has {task.input_size}"
+        )
+    x, subject = task.sample(n, data_generator(seed, stream=1))
+    output, _, trace = layer(x, return_gates=True)
+    logits = F.linear(output, state_dict["readout.weight"], state_dict["readout.bias"])
+    out = {key: value[0, 0].numpy() for key, value in trace.items()}
+    out["subject"] = subject.numpy()
+    out["correct"] = (logits[:, -1].argmax(-1) == subject).numpy()
+    return out
+
+
+def subject_variance(c: np.ndarray, subject: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""How much of each unit's cell state the subject accounts for.
+
+    `c` is (sequence, unit) at one step, or (time, sequence, unit). Returns the between-subject
+    variance $\sum_s p_s (\bar c_s - \bar c)^2$ and its share of the total variance ($R^2$ of a
+    model that knows only the subject; 1 where the total variance is 0), one per unit (per step).
+    """
+    c = np.asarray(c, dtype=np.float64)
+    subject = np.asarray(subject)
+    if c.ndim not in (2, 3) or c.shape[-2] != subject.shape[0]:
+        raise ValueError(
+            f"subject_variance: expected c of shape ([time,] sequence, unit) with "
+            f"{subject.shape[0]} sequences, got {c.shape}"
+        )
+    mean = c.mean(-2, keepdims=True)
+    between = np.zeros(c.shape[:-2] + c.shape[-1:])
+    for s in np.unique(subject):
+        rows = c[..., subject == s, :]
+        between += rows.shape[-2] / c.shape[-2] * (rows.mean(-2) - mean[..., 0, :]) ** 2
+    total = ((c - mean) ** 2).mean(-2)
+    share = np.divide(between, total, out=np.ones_like(between), where=total > 0)
+    return between, share
+
+
+def carrying_units(c_query: np.ndarray, subject: np.ndarray, n_units: int = 3) -> list[int]:
+    """The `n_units` units whose cell state at the query step varies most between subjects."""
+    check_size("n_units", n_units, 1)
+    between, _ = subject_variance(c_query, subject)
+    if n_units > between.shape[-1]:
+        raise ValueError(f"carrying_units: asked for {n_units} units of {between.shape[-1]}")
+    return [int(u) for u in np.argsort(-between, kind="stable")[:n_units]]

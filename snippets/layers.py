@@ -5,68 +5,50 @@ initialisation, forward signature and return values, including unbatched (2-D) i
 omitted initial state, and `PackedSequence` input. One addition: `forward(..., return_gates=True)`
 also returns every gate's activation at every time step, layer and direction.
 
-The time loop is plain Python over the cell equations in `snippets.cells`. The input projection
+The time loop is plain Python over the step functions of `snippets.cells`, differentiated by
+`torch.autograd`: the code the pages show is the code that runs. The input projection
 $W_{ih} x_t + b_{ih}$ of a layer is one matrix product over all time steps; the loop then walks the
 `unbind(0)` views of it (indexing `xw[t]` instead would make the backward pass quadratic in T).
+Faster twins of the LSTM and GRU loops are opt-in, behind one switch: `snippets.fast.use("bptt")`.
 
-Two ways through the loop, with the same results (`tests/test_equivalence.py` holds both to torch.nn):
-
-- an `LSTM` (without projection) or a `GRU` on a padded batch, in training or inference: the
-  loops of `snippets.bptt`, whose backward pass is written by hand and whose matrix products go
-  through oneDNN (`python -m snippets.bench` times it);
-- everything else (`RNN`, `proj_size > 0`, `PackedSequence` input, and any block under
-  `autograd_loop()`): the step functions of `snippets.cells`, differentiated by `torch.autograd`.
-
-`compiled_loops()` (from `snippets.compiled`) is an opt-in context in which those loops run through
-`torch.compile` (a one-off compile of a minute or more per sequence length, then faster steps).
+`forward(..., clamp=[...])` pins gate units to fixed values over a range of steps, the
+intervention of the site's gate lab: `{"gate": "f", "unit": 3, "from": 5, "to": 20, "value": 1.0}`
+sets unit 3 of the forget gate to 1 at steps 5 to 19 (input order, `to` excluded), before the gate
+is used, so everything downstream is recomputed.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import inspect
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from snippets.bptt import GRULayer, LSTMLayer
-from snippets.compiled import compiled_loops  # noqa: F401 (re-exported)
+from snippets import fast
 from snippets.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
 from snippets.errors import RNNInputError, check_dims, check_size
 
 TRACE_DIMS = ("layer", "direction", "time", "batch", "hidden")
 
 
-class _Settings:
-    bptt = True  # use snippets.bptt's hand-written backward where it applies
-
-
-_settings = _Settings()
-
-
-@contextlib.contextmanager
-def autograd_loop():
-    """Runs every time loop through `torch.autograd` instead of `snippets.bptt`, inside the block.
-
-    For comparison (`snippets.bench`) and for the tests, which check both paths against torch.nn.
-    """
-    before, _settings.bptt = _settings.bptt, False
-    try:
-        yield
-    finally:
-        _settings.bptt = before
-
-
 class _RNNBase(nn.Module):
-    """Parameters, checks and the layer/direction/time loops shared by RNN, LSTM and GRU."""
+    """Parameters, checks and the layer/direction/time loops shared by RNN, LSTM and GRU.
 
-    mode: str
-    num_gates: int
-    trace_names: tuple[str, ...]  # gate names, then state names, as `_step` returns them
+    A subclass names its step function (`step`), the gate blocks its weights stack (`gates`, in
+    order) and its states (`states`); a variant of a cell differs from it by those alone.
+    """
+
+    mode: str  # torch.nn's name for the cell: "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"
+    step: Callable  # one time step: the equations, from snippets.cells or snippets.variants
+    gates: tuple[str, ...] = ()  # gate blocks, in the order their weights are stacked
+    states: tuple[str, ...] = ("h",)
 
     def __init__(
         self,
@@ -82,7 +64,7 @@ class _RNNBase(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        _check_config(input_size, hidden_size, num_layers, dropout, proj_size)
+        _check_config(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
@@ -91,6 +73,15 @@ class _RNNBase(nn.Module):
             for direction in range(self.num_directions):
                 self._add_layer_parameters(layer, direction, dict(device=device, dtype=dtype))
         self.reset_parameters()
+
+    @property
+    def num_gates(self) -> int:
+        return max(len(self.gates), 1)  # the RNN has no gate but one weight block
+
+    @property
+    def trace_names(self) -> tuple[str, ...]:
+        """The names of the traces `return_gates=True` returns: the gates, then the states."""
+        return self.gates + self.states
 
     @property
     def num_directions(self) -> int:
@@ -130,12 +121,15 @@ class _RNNBase(nn.Module):
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[k : k + per_layer]] for k in range(0, len(names), per_layer)]
 
-    def _layer_weights(self, layer: int, direction: int):
-        """(w_ih, b_ih), and the recurrent weights the step function takes."""
+    def _layer_weights(self, layer: int, direction: int) -> tuple[tuple, tuple]:
+        """(W_ih, b_ih) for the input projection, and what the step function takes after the state."""
+
         def get(kind: str) -> Tensor | None:
             return getattr(self, _param_name(kind, layer, direction), None)
 
-        return (get("weight_ih"), get("bias_ih")), (get("weight_hh"), get("bias_hh"), get("weight_hr"))
+        weight_hr = get("weight_hr")
+        step_args = (get("weight_hh"), get("bias_hh")) + (() if weight_hr is None else (weight_hr,))
+        return (get("weight_ih"), get("bias_ih")), step_args
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -147,36 +141,37 @@ class _RNNBase(nn.Module):
 
     # -- the computation -------------------------------------------------------------------
 
-    def forward(self, input, hx=None, return_gates: bool = False):
-        """Same as torch.nn; with `return_gates=True` also returns a dict of traces.
+    def forward(self, input, hx=None, return_gates: bool = False, clamp: list[dict] | None = None):
+        """As torch.nn's `forward`; `return_gates=True` also returns the traces, `clamp` pins gates.
 
         Each trace has dims `(layer, direction, time, batch, hidden)` (`TRACE_DIMS`), time in input
         order whatever `batch_first` says; unbatched input has batch size 1; the padded steps of a
-        `PackedSequence` are NaN. Traces are for looking at: differentiate the output and the final
-        state, not the traces (on the hand-written backward path of `snippets.bptt` they carry no
-        gradient).
+        `PackedSequence` are NaN. Traces are part of the autograd graph, like the output.
         """
         x, packing, batched = self._time_major_input(input)
         state = self._initial_state(hx, x, batched)
-        output, state, traces = self._run(x, state, packing, return_gates)
+        pins = _Pins(clamp, self, len(x)) if clamp else None
+        output, state, traces = self._run(x, state, packing, return_gates, pins)
         output, state = self._format(output, state, input, packing, batched)
-        hidden = state if self.mode == "LSTM" else state[0]
+        hidden = state if len(state) > 1 else state[0]
         return (output, hidden, traces) if return_gates else (output, hidden)
 
-    def _run(self, x: Tensor, state: tuple[Tensor, ...], packing: _Packing | None, record: bool):
+    def _run(self, x: Tensor, state: tuple[Tensor, ...], packing: _Packing | None, record: bool, pins):
         """All layers and directions; returns the last layer's output, final states and traces."""
         finals, traces = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
-                projection, recurrent = self._layer_weights(layer, direction)
+                projection, step_args = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
-                if _settings.bptt and packing is None and self._has_bptt(recurrent):
-                    out, final, trace = self._bptt_scan(x, start, projection, recurrent, direction == 1, record)
+                twin = fast.layer_loop(self.step, step_args) if packing is None and pins is None else None
+                if twin is not None:
+                    out, final, trace = twin(x, start, projection, step_args, direction == 1, record)
                 else:
                     xw = F.linear(x, *projection)
                     mask = None if packing is None else packing.mask
-                    out, final, trace = self._scan(xw, start, recurrent, mask, direction == 1, record)
+                    where = None if pins is None else pins.at(layer, direction)
+                    out, final, trace = self._scan(xw, start, step_args, mask, direction == 1, record, where)
                 outputs.append(out)
                 finals.append(final)
                 traces.append(trace)
@@ -186,30 +181,29 @@ class _RNNBase(nn.Module):
         state = tuple(torch.stack(s) for s in zip(*finals))
         return x, state, self._collect(traces) if record else None
 
-    def _scan(self, xw: Tensor, state, recurrent, mask: Tensor | None, reverse: bool, record: bool):
-        """The time loop of one layer in one direction.
+    def _scan(self, xw: Tensor, state, step_args, mask: Tensor | None, reverse: bool, record: bool, pins):
+        """The time loop of one layer in one direction, one call of the step function per step.
 
         With `mask` (packed input), a sequence's state stops changing after its last step, and in
-        the reverse direction it starts from the initial state at its own last step.
+        the reverse direction it starts from the initial state at its own last step. `pins`, if
+        given, maps a step to the clamp the step function applies there.
         """
         steps = xw.unbind(0)
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         outputs, trace = [None] * len(steps), [None] * len(steps)
         for t in order:
-            new_state, gates = self._step(steps[t], state, recurrent)
+            pin = None if pins is None else pins(t)
+            new_state, gates = self._step(steps[t], state, step_args, {} if pin is None else {"clamp": pin})
             state = new_state if mask is None else tuple(torch.where(mask[t], n, s) for n, s in zip(new_state, state))
             outputs[t] = state[0]
             if record:
                 trace[t] = gates + new_state
         return torch.stack(outputs), state, _stack_trace(trace, mask) if record else None
 
-    def _has_bptt(self, recurrent) -> bool:
-        """Whether `snippets.bptt` has a hand-written backward for this layer (RNN: no)."""
-        return False
-
-    def _bptt_scan(self, x: Tensor, state, projection, recurrent, reverse: bool, record: bool):
-        """The time loop of one layer-direction through `snippets.bptt`; same returns as `_scan`."""
-        raise NotImplementedError
+    def _step(self, xw: Tensor, state: tuple[Tensor, ...], step_args: tuple, clamp: dict):
+        """One call of the step function: the new state, as a tuple, and the gates."""
+        new_state, gates = self.step(xw, *state, *step_args, **clamp)
+        return (new_state if isinstance(new_state, tuple) else (new_state,)), gates
 
     def _collect(self, traces: list[list[Tensor]]) -> dict[str, Tensor]:
         """Per-(layer, direction) lists of (time, batch, hidden) tensors -> dict of 5-D tensors."""
@@ -236,7 +230,9 @@ class _RNNBase(nn.Module):
         x = input.transpose(0, 1) if batched and self.batch_first else input
         x = x if batched else x.unsqueeze(1)
         if x.shape[0] == 0:
-            raise RNNInputError(f"{name}: expected a sequence of at least one time step, got input of shape {tuple(input.shape)}")
+            raise RNNInputError(
+                f"{name}: expected a sequence of at least one time step, got input of shape {tuple(input.shape)}"
+            )
         return x, None, batched
 
     def _check_features(self, input: Tensor) -> None:
@@ -252,10 +248,8 @@ class _RNNBase(nn.Module):
 
     def _state_shapes(self, batch: int) -> dict[str, tuple[int, int, int]]:
         layers = self.num_layers * self.num_directions
-        shapes = {"h_0": (layers, batch, self.real_hidden_size)}
-        if self.mode == "LSTM":
-            shapes["c_0"] = (layers, batch, self.hidden_size)
-        return shapes
+        sizes = {"h": self.real_hidden_size, "c": self.hidden_size}
+        return {f"{name}_0": (layers, batch, sizes[name]) for name in self.states}
 
     def _initial_state(self, hx, x: Tensor, batched: bool) -> tuple[Tensor, ...]:
         """The given initial state, checked and made 3-D, or zeros."""
@@ -294,7 +288,9 @@ class _Packing:
     def __init__(self, packed: PackedSequence) -> None:
         batch_sizes = packed.batch_sizes.tolist()
         device = packed.data.device
-        self.time = torch.repeat_interleave(torch.arange(len(batch_sizes), device=device), packed.batch_sizes.to(device))
+        self.time = torch.repeat_interleave(
+            torch.arange(len(batch_sizes), device=device), packed.batch_sizes.to(device)
+        )
         rank = torch.cat([torch.arange(b, device=device) for b in batch_sizes])
         self.batch = rank if packed.sorted_indices is None else packed.sorted_indices[rank]
         self.shape = (len(batch_sizes), batch_sizes[0])
@@ -306,16 +302,89 @@ class _Packing:
         return data.new_zeros(*self.shape, data.shape[-1]).index_put((self.time, self.batch), data)
 
     def pack(self, padded: Tensor, like: PackedSequence) -> PackedSequence:
-        return PackedSequence(padded[self.time, self.batch], like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+        return PackedSequence(
+            padded[self.time, self.batch], like.batch_sizes, like.sorted_indices, like.unsorted_indices
+        )
 
     def dropout(self, padded: Tensor, p: float) -> Tensor:
         """Dropout drawn on the packed rows, as torch.nn draws it, so the same seed gives the same mask."""
         return self.pad(F.dropout(padded[self.time, self.batch], p, True))
 
 
-def _in_step_order(x: Tensor, reverse: bool) -> Tensor:
-    """Time-major `x` in the order the loop visits the steps (the reverse direction starts at the end)."""
-    return x.flip(0) if reverse else x
+class _Pins:
+    """The checked `clamp=` list of one call, as the clamp function a step receives at each step.
+
+    The step function calls `clamp(name, value)` on each gate it computes; gates with no pin at
+    that step come back unchanged, pinned units take their value (`torch.where`, so the gradient
+    of the other units flows as before).
+    """
+
+    FIELDS = ("gate", "unit", "from", "to", "value")
+
+    def __init__(self, clamps: list[dict], module: _RNNBase, steps: int) -> None:
+        name = type(module).__name__
+        if "clamp" not in _parameters(module.step):
+            raise RNNInputError(
+                f"{name}: clamp= needs a step function that takes clamp, like lstm_step and "
+                f"gru_step; {module.step.__name__} does not"
+            )
+        self.pins: dict[tuple[int, int, int], dict[str, tuple[Tensor, float]]] = {}
+        for pin in clamps:
+            gate, unit, first, stop, value, layer, direction = _check_pin(pin, module, steps)
+            for t in range(first, stop):
+                self.pins.setdefault((layer, direction, t), {}).setdefault(gate, []).append((unit, value))
+
+    def at(self, layer: int, direction: int):
+        """The function of a step `t` that the scan of this layer-direction calls: a clamp or None."""
+
+        def pins(t: int):
+            found = self.pins.get((layer, direction, t))
+            return None if found is None else functools.partial(_pin, found)
+
+        return pins
+
+
+def _pin(found: dict, name: str, value: Tensor) -> Tensor:
+    """`value` (batch, hidden) with the pinned units of gate `name` set to their values."""
+    for unit, pinned in found.get(name, ()):
+        mask = torch.zeros(value.shape[-1], dtype=torch.bool, device=value.device)
+        mask[unit] = True
+        value = torch.where(mask, torch.tensor(pinned, dtype=value.dtype, device=value.device), value)
+    return value
+
+
+def _check_pin(pin, module: _RNNBase, steps: int) -> tuple:
+    """One clamp, checked: (gate, unit, from, to, value, layer, direction), or a clear error."""
+    name = type(module).__name__
+    if not isinstance(pin, dict) or not set(_Pins.FIELDS) <= pin.keys():
+        raise RNNInputError(
+            f"{name}: expected each clamp to be a dict with keys {_Pins.FIELDS} "
+            f"(and optionally layer, direction), got {pin!r}"
+        )
+    gate, unit, first, stop, value = (pin[k] for k in _Pins.FIELDS)
+    layer, direction = pin.get("layer", 0), pin.get("direction", 0)
+    if gate not in module.gates:
+        raise RNNInputError(f"{name}: expected a clamp's gate to be one of {module.gates}, got {gate!r}")
+    for key, number, limit in (
+        ("unit", unit, module.hidden_size),
+        ("layer", layer, module.num_layers),
+        ("direction", direction, module.num_directions),
+    ):
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 0 <= number < limit:
+            raise RNNInputError(f"{name}: expected a clamp's {key} to be an int in [0, {limit}), got {number!r}")
+    for key, number in (("from", first), ("to", stop)):
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 0 <= number <= steps:
+            raise RNNInputError(f"{name}: expected a clamp's {key!r} to be a step in [0, {steps}], got {number!r}")
+    if first >= stop:
+        raise RNNInputError(f"{name}: expected a clamp's 'from' < 'to' (steps from..to-1), got {first} and {stop}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise RNNInputError(f"{name}: expected a clamp's value to be a finite number, got {value!r}")
+    return gate, int(unit), int(first), int(stop), float(value), int(layer), int(direction)
+
+
+@functools.cache
+def _parameters(step: Callable) -> tuple[str, ...]:
+    return tuple(inspect.signature(step).parameters)
 
 
 def _stack_trace(trace: list[tuple[Tensor, ...]], mask: Tensor | None) -> list[Tensor]:
@@ -338,12 +407,15 @@ def _as_tuple(hx, n: int, module: str) -> tuple:
     return tuple(hx)
 
 
-def _check_config(input_size, hidden_size, num_layers, dropout, proj_size) -> None:
+def _check_config(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size) -> None:
     """The constructor checks torch.nn makes, with messages that say what came."""
-    check_size("input_size", input_size, minimum=0)
+    check_size("input_size", input_size, minimum=1)
     check_size("hidden_size", hidden_size, minimum=1)
     check_size("num_layers", num_layers, minimum=1)
     check_size("proj_size", proj_size, minimum=0)
+    for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"expected {name} to be a bool, got {type(flag).__name__} {flag!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1:
         raise ValueError(f"expected dropout to be a probability in [0, 1], got {dropout!r}")
     if proj_size >= hidden_size:
@@ -354,14 +426,47 @@ def _check_config(input_size, hidden_size, num_layers, dropout, proj_size) -> No
         )
 
 
+_ARGS = """
+    Args:
+        input_size: features of the input $x_t$.
+        hidden_size: features of the hidden state $h_t$ (and of $c_t$).
+        num_layers: stacked layers; layer $k > 1$ reads the output of layer $k - 1$.
+        {extra}bias: whether the layers have the biases $b_{{ih}}$, $b_{{hh}}$.
+        batch_first: input and output as (batch, time, features) instead of (time, batch, features).
+        dropout: dropout on the output of every layer but the last, in training.
+        bidirectional: a second direction per layer, reading the sequence backwards; outputs concatenated.
+        {projection}device, dtype: of the parameters.
+
+    Inputs: `input`, `hx` (optional), `return_gates=False`, `clamp=None`
+        input: (T, B, input_size), (B, T, input_size) with `batch_first`, (T, input_size) unbatched,
+            or a `PackedSequence`.
+        hx: {hx} zeros if not given.
+        return_gates: also return the traces.
+        clamp: gates to pin, as dicts `{{"gate", "unit", "from", "to", "value"}}` (see `snippets.layers`).
+
+    Outputs: `output`, `{h_n}` (and `traces` with `return_gates=True`)
+        output: (T, B, D * {out}) (batch first or unbatched as the input), the last layer's $h_t$ at every
+            step; D = 2 if bidirectional else 1.
+        {h_n}: {h_n_shape}
+        traces: {{name: tensor of (num_layers, D, T, B, hidden)}} for {names}.
+"""
+
+
 class RNN(_RNNBase):
-    r"""Elman RNN over a sequence, a drop-in for `torch.nn.RNN`. Each step is `snippets.cells.rnn_step`:
+    __doc__ = r"""Elman RNN over a sequence, a drop-in for `torch.nn.RNN`. Each step is `snippets.cells.rnn_step`:
 
     $$h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}), \qquad \phi \in \{\tanh, \mathrm{ReLU}\}$$
-    """
+    """ + _ARGS.format(
+        extra='nonlinearity: `"tanh"` or `"relu"`.\n        ',
+        projection="",
+        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
+        h_n="h_n",
+        out="hidden_size",
+        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
+        names="`h`",
+    )
 
-    num_gates = 1
-    trace_names = ("h",)
+    states = ("h",)
 
     def __init__(
         self,
@@ -380,15 +485,18 @@ class RNN(_RNNBase):
             raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
+        )
 
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, _ = recurrent
-        return (rnn_step(xw, state[0], weight_hh, bias_hh, self.nonlinearity),), ()
+    step = staticmethod(rnn_step)
+
+    def _step(self, xw, state, step_args, clamp):
+        return (self.step(xw, *state, *step_args, self.nonlinearity),), ()
 
 
 class LSTM(_RNNBase):
-    r"""LSTM over a sequence, a drop-in for `torch.nn.LSTM`. Each step is `snippets.cells.lstm_step`:
+    __doc__ = r"""LSTM over a sequence, a drop-in for `torch.nn.LSTM`. Each step is `snippets.cells.lstm_step`:
 
     $$
     \begin{aligned}
@@ -397,49 +505,24 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t) \quad \text{or, with a projection,} \quad h_t = W_{hr}\,(o_t \odot \tanh(c_t))
     \end{aligned}
     $$
-
-    Traces (`return_gates=True`): `i`, `f`, `g`, `o`, and the states `h`, `c`.
-    """
+    """ + _ARGS.format(
+        extra="",
+        projection="proj_size: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n        ",
+        hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size), size proj_size or hidden_size for h;",
+        h_n="(h_n, c_n)",
+        out="(proj_size or hidden_size)",
+        h_n_shape="the final $h$ and $c$ of every layer and direction, shaped like `hx`.",
+        names="the gates `i`, `f`, `g`, `o` and the states `h`, `c`",
+    )
 
     mode = "LSTM"
-    num_gates = 4
-    trace_names = ("i", "f", "g", "o", "h", "c")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size, device, dtype
-        )
-
-    def _step(self, xw, state, recurrent):
-        return lstm_step(xw, *state, *recurrent)
-
-    def _has_bptt(self, recurrent) -> bool:
-        # Not with a projection, nor in a subclass with another step function (snippets.variants).
-        return recurrent[2] is None and type(self)._step is LSTM._step
-
-    def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
-        (weight_ih, bias_ih), (weight_hh, bias_hh, _) = projection, recurrent
-        # b_ih and b_hh add to the same pre-activation: fold both into the input projection.
-        bias = None if bias_ih is None else bias_ih + bias_hh
-        out, h, c, gates, cells = LSTMLayer.apply(_in_step_order(x, reverse), *state, weight_ih, weight_hh, bias)
-        trace = [_in_step_order(v, reverse) for v in (*gates.chunk(4, dim=-1), out, cells)] if record else None
-        return _in_step_order(out, reverse), (h, c), trace
+    step = staticmethod(lstm_step)
+    gates = ("i", "f", "g", "o")
+    states = ("h", "c")
 
 
 class GRU(_RNNBase):
-    r"""GRU over a sequence, a drop-in for `torch.nn.GRU`. Each step is `snippets.cells.gru_step`:
+    __doc__ = r"""GRU over a sequence, a drop-in for `torch.nn.GRU`. Each step is `snippets.cells.gru_step`:
 
     $$
     \begin{aligned}
@@ -448,13 +531,19 @@ class GRU(_RNNBase):
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}
     $$
-
-    Traces (`return_gates=True`): `r`, `z`, `n`, and the state `h`.
-    """
+    """ + _ARGS.format(
+        extra="",
+        projection="",
+        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
+        h_n="h_n",
+        out="hidden_size",
+        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
+        names="the gates `r`, `z`, `n` and the state `h`",
+    )
 
     mode = "GRU"
-    num_gates = 3
-    trace_names = ("r", "z", "n", "h")
+    step = staticmethod(gru_step)
+    gates = ("r", "z", "n")
 
     def __init__(
         self,
@@ -468,18 +557,6 @@ class GRU(_RNNBase):
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
-
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, _ = recurrent
-        h, gates = gru_step(xw, state[0], weight_hh, bias_hh)
-        return (h,), gates
-
-    def _has_bptt(self, recurrent) -> bool:
-        return type(self)._step is GRU._step  # not in a subclass with another step function
-
-    def _bptt_scan(self, x, state, projection, recurrent, reverse, record):
-        (weight_ih, bias_ih), (weight_hh, bias_hh, _) = projection, recurrent
-        out, h, rz, n = GRULayer.apply(_in_step_order(x, reverse), state[0], weight_ih, weight_hh, bias_ih, bias_hh)
-        trace = [_in_step_order(v, reverse) for v in (*rz.chunk(2, dim=-1), n, out)] if record else None
-        return _in_step_order(out, reverse), (h,), trace
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
+        )

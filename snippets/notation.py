@@ -24,8 +24,14 @@ LSTM_SYMBOLS = [
     ("output gate", ["$y^{out_j}$", "$o_t$", "$\\mathbf{O}_t$", "$o_t$", "—"]),
     ("cell state", ["$s_{c_j}$", "$C_t$", "$\\mathbf{C}_t$", "$c_t$", "—"]),
     ("hidden state / output", ["$y^{c_j}$", "$h_t$", "$\\mathbf{H}_t$", "$h_t$", "—"]),
-    ("input weights of gate $i$", ["$w_{in_j u}$", "$W_i$ (on $[h_{t-1}, x_t]$)", "$\\mathbf{W}_{xi}$", "$W_{ii}$", "—"]),
-    ("recurrent weights of gate $i$", ["$w_{in_j u}$", "$W_i$ (on $[h_{t-1}, x_t]$)", "$\\mathbf{W}_{hi}$", "$W_{hi}$", "—"]),
+    (
+        "input weights of gate $i$",
+        ["$w_{in_j u}$", "$W_i$ (on $[h_{t-1}, x_t]$)", "$\\mathbf{W}_{xi}$", "$W_{ii}$", "—"],
+    ),
+    (
+        "recurrent weights of gate $i$",
+        ["$w_{in_j u}$", "$W_i$ (on $[h_{t-1}, x_t]$)", "$\\mathbf{W}_{hi}$", "$W_{hi}$", "—"],
+    ),
 ]
 GRU_SYMBOLS = [
     ("reset gate", ["—", "$r_t$", "$\\mathbf{R}_t$", "$r_t$", "$r_j$"]),

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -37,12 +37,10 @@ class SequenceModel(nn.Module):
     contract (`batch_first=True`), for example `snippets.LSTM`.
     """
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
-                 layer: nn.Module | None = None):
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, layer: nn.Module | None = None):
         super().__init__()
         self.cell = cell
-        self.rnn = layer if layer is not None else _layer_class(cell)(
-            input_size, hidden_size, batch_first=True)
+        self.rnn = layer if layer is not None else _layer_class(cell)(input_size, hidden_size, batch_first=True)
         self.readout = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +58,10 @@ def traceable_layer(state_dict: dict) -> nn.Module:
 
     weights = {k.removeprefix("rnn."): v for k, v in state_dict.items() if k.startswith("rnn.")}
     if "weight_ih_l0" not in weights:
-        raise ValueError(f"traceable_layer: expected a SequenceModel state_dict with 'rnn.weight_ih_l0', got keys {sorted(state_dict)[:4]}")
+        raise ValueError(
+            "traceable_layer: expected a SequenceModel state_dict with 'rnn.weight_ih_l0', "
+            f"got keys {sorted(state_dict)[:4]}"
+        )
     hidden = weights["weight_hh_l0"].shape[1]
     gates = weights["weight_ih_l0"].shape[0] // hidden
     cls = {1: snippets.RNN, 4: snippets.LSTM, 3: snippets.GRU}[gates]
@@ -80,6 +81,7 @@ def matched_hidden_size(cell: str, n_params: int, input_size: int, output_size: 
     Counts come from built modules, not formulas, so they stay right whatever
     the layer's biases and gates are.
     """
+
     def count(h):
         return count_parameters(SequenceModel(cell, input_size, h, output_size))
 
@@ -149,8 +151,9 @@ def evaluate(model: nn.Module, task, batch) -> dict:
     return {"loss": float(task.loss(out, y)), "accuracy": task.accuracy(out, y)}
 
 
-def train(model: nn.Module, task, config: TrainConfig,
-          desc: str | None = None, on_step: Callable | None = None) -> dict:
+def train(
+    model: nn.Module, task, config: TrainConfig, desc: str | None = None, on_step: Callable | None = None
+) -> dict:
     r"""Train `model` on `task`; return the metrics as plain lists.
 
     Per step: training loss, gradient norm $\lVert \nabla_\theta L \rVert_2$
@@ -168,8 +171,15 @@ def train(model: nn.Module, task, config: TrainConfig,
     opt = _optimizer(config, params)
     clip = math.inf if config.clip is None else config.clip
 
-    log = {"step": [], "train_loss": [], "grad_norm": [], "seconds": [],
-           "val_step": [], "val_loss": [], "val_accuracy": []}
+    log = {
+        "step": [],
+        "train_loss": [],
+        "grad_norm": [],
+        "seconds": [],
+        "val_step": [],
+        "val_loss": [],
+        "val_accuracy": [],
+    }
 
     def record_validation(step):
         metrics = evaluate(model, task, val)
@@ -219,8 +229,9 @@ def train(model: nn.Module, task, config: TrainConfig,
     return log
 
 
-def train_cell(cell: str, task, hidden_size: int, config: TrainConfig,
-               forget_bias: float | None = None, desc: str | None = None) -> tuple[SequenceModel, dict]:
+def train_cell(
+    cell: str, task, hidden_size: int, config: TrainConfig, forget_bias: float | None = None, desc: str | None = None
+) -> tuple[SequenceModel, dict]:
     """Seed, build a `SequenceModel` of `cell` for `task`, train it; return both."""
     seed_everything(config.seed)  # the same seed gives the same initial weights
     model = SequenceModel(cell, task.input_size, hidden_size, task.output_size)

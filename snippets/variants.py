@@ -7,7 +7,7 @@ so it takes the same constructor arguments (no projection) and input forms, and 
 | --- | --- | --- | --- |
 | `LSTM1997` | `lstm1997_step` | no forget gate: $c_t = c_{t-1} + i_t \odot g_t$ | Hochreiter & Schmidhuber 1997 |
 | `PeepholeLSTM` | `peephole_lstm_step` | gates also see the cell state | Gers & Schmidhuber 2000 |
-| `CoupledLSTM` | `coupled_lstm_step` | one gate for forgetting and writing: $i_t = 1 - f_t$ | Greff et al. 2017 (CIFG) |
+| `CoupledLSTM` | `coupled_lstm_step` | one gate to forget and write: $i_t = 1 - f_t$ | Greff et al. 2017 (CIFG) |
 | `ChoGRU` | `cho_gru_step` | reset gate applied before the matmul | Cho et al. 2014 |
 
 `set_forget_bias` gives a standard LSTM the forget-gate bias of Jozefowicz et al. 2015.
@@ -121,31 +121,35 @@ def _chunk_or_none(bias: Tensor | None, n: int):
 class _LSTMVariant(LSTM):
     """An LSTM with another step function and no projection."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
+        )
 
 
 class LSTM1997(_LSTMVariant):
     """LSTM with no forget gate (Hochreiter & Schmidhuber 1997); weights stacked as (i, g, o)."""
 
-    num_gates = 3
-    trace_names = ("i", "g", "o", "h", "c")
-
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, _ = recurrent
-        return lstm1997_step(xw, *state, weight_hh, bias_hh)
+    step = staticmethod(lstm1997_step)
+    gates = ("i", "g", "o")
 
 
 class CoupledLSTM(_LSTMVariant):
     """LSTM whose input gate is one minus its forget gate (CIFG); weights stacked as (f, g, o)."""
 
-    num_gates = 3
-    trace_names = ("f", "g", "o", "h", "c")
-
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, _ = recurrent
-        return coupled_lstm_step(xw, *state, weight_hh, bias_hh)
+    step = staticmethod(coupled_lstm_step)
+    gates = ("f", "g", "o")
 
 
 class PeepholeLSTM(_LSTMVariant):
@@ -155,8 +159,7 @@ class PeepholeLSTM(_LSTMVariant):
     With them at zero it is exactly `snippets.LSTM`.
     """
 
-    num_gates = 4
-    trace_names = ("i", "f", "g", "o", "h", "c")
+    step = staticmethod(peephole_lstm_step)
     peepholes = ("weight_ci", "weight_cf", "weight_co")
 
     def _add_layer_parameters(self, layer: int, direction: int, new: dict) -> None:
@@ -167,13 +170,8 @@ class PeepholeLSTM(_LSTMVariant):
             self._flat_weights_names.append(name)
 
     def _layer_weights(self, layer: int, direction: int):
-        projection, (weight_hh, bias_hh, _) = super()._layer_weights(layer, direction)
-        peepholes = tuple(getattr(self, _param_name(kind, layer, direction)) for kind in self.peepholes)
-        return projection, (weight_hh, bias_hh, peepholes)
-
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, peepholes = recurrent
-        return peephole_lstm_step(xw, *state, weight_hh, bias_hh, *peepholes)
+        projection, step_args = super()._layer_weights(layer, direction)
+        return projection, step_args + tuple(getattr(self, _param_name(k, layer, direction)) for k in self.peepholes)
 
 
 class ChoGRU(GRU):
@@ -183,10 +181,7 @@ class ChoGRU(GRU):
     candidate's equation differs.
     """
 
-    def _step(self, xw, state, recurrent):
-        weight_hh, bias_hh, _ = recurrent
-        h, gates = cho_gru_step(xw, state[0], weight_hh, bias_hh)
-        return (h,), gates
+    step = staticmethod(cho_gru_step)
 
 
 def set_forget_bias(lstm: nn.Module, value: float) -> nn.Module:
@@ -197,11 +192,13 @@ def set_forget_bias(lstm: nn.Module, value: float) -> nn.Module:
     their sum, what the gate sees, is `value`. Other stackings (`CoupledLSTM`'s f, g, o;
     `LSTM1997`'s i, g, o) are refused rather than silently given another gate's bias.
     """
-    # torch.nn.LSTM names no gates; this package's modules list theirs in `trace_names`.
-    gates = getattr(lstm, "trace_names", ("i", "f", "g", "o"))[:4]
+    # torch.nn.LSTM names no gates; this package's modules list theirs in `gates`.
+    gates = getattr(lstm, "gates", ("i", "f", "g", "o"))
     if getattr(lstm, "mode", None) != "LSTM" or gates != ("i", "f", "g", "o"):
-        raise ValueError(f"set_forget_bias: expected an LSTM with gates stacked (i, f, g, o), "
-                         f"got {type(lstm).__name__} with gates {gates}")
+        raise ValueError(
+            f"set_forget_bias: expected an LSTM with gates stacked (i, f, g, o), "
+            f"got {type(lstm).__name__} with gates {gates}"
+        )
     hidden = lstm.hidden_size
     found = False
     with torch.no_grad():
@@ -210,5 +207,7 @@ def set_forget_bias(lstm: nn.Module, value: float) -> nn.Module:
                 param[hidden : 2 * hidden] = value if name.startswith("bias_ih") else 0.0
                 found = True
     if not found:
-        raise ValueError(f"set_forget_bias: expected an LSTM with biases, got {type(lstm).__name__} without bias_ih/bias_hh")
+        raise ValueError(
+            f"set_forget_bias: expected an LSTM with biases, got {type(lstm).__name__} without bias_ih/bias_hh"
+        )
     return lstm

@@ -22,7 +22,11 @@ def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, ti
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         command + (["--strict"] if strict_flag else []),
-        cwd=config.parent, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=config.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -45,3 +49,14 @@ def built_site(tmp_path_factory, mkdocs_build):
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
     print(f"site built in {time.perf_counter() - start:.1f} s")
     return out
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that builds a site (the real one or a tiny one) or reads the results the pages show
+    (the site's experiments at their full size) is a `site` test: `pytest -m "not site"` skips it."""
+    for item in items:
+        if set(SITE_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.site)
+
+
+SITE_FIXTURES = ("built_site", "mkdocs_build", "page_results", "page_result", "site_results")

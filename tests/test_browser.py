@@ -24,6 +24,8 @@ from bs4 import BeautifulSoup
 
 from snippets.site.browser import Network, chromium, chromium_missing, page_paths, serve
 
+pytestmark = pytest.mark.browser
+
 MAX_PAGE_BYTES = 1_500_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -40,6 +42,7 @@ PLACEHOLDER_ALT = re.compile(r"^(|png|svg|image|no description has been provided
 
 
 # --- fixtures -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -68,6 +71,7 @@ def paths(built_site):
 @dataclass
 class Visit:
     """What one page showed and did: first in the light scheme, then after the toggle to dark."""
+
     path: str
     blocked: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
@@ -107,8 +111,10 @@ def visits(browser, base_url, built_site, paths) -> dict[str, Visit]:
 
 
 def listen_for_errors(page, sink: list[str]) -> None:
-    page.on("console", lambda message: sink.append(f"console.{message.type}: {message.text}")
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: sink.append(f"console.{message.type}: {message.text}") if message.type == "error" else None,
+    )
     page.on("pageerror", lambda error: sink.append(f"uncaught: {error}"))
 
 
@@ -123,10 +129,17 @@ def toggle_palette(page, *, to: str) -> None:
 
 
 def serious(violations: list[dict]) -> list[dict]:
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "targets": [node["target"] for node in v["nodes"]][:5],
-             "summary": (v["nodes"][0].get("failureSummary") or "")[:300]}
-            for v in violations if v["impact"] in ("serious", "critical") and v["id"] not in MATERIAL_FINDINGS]
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [node["target"] for node in v["nodes"]][:5],
+            "summary": (v["nodes"][0].get("failureSummary") or "")[:300],
+        }
+        for v in violations
+        if v["impact"] in ("serious", "critical") and v["id"] not in MATERIAL_FINDINGS
+    ]
 
 
 # Facts a page shows, gathered in the page (Chromium lays out MathML and SVG itself).
@@ -179,6 +192,7 @@ PAGE_FACTS = r"""() => {
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def rgba(css: str) -> tuple[float, float, float, float]:
     numbers = [float(n) for n in re.findall(r"[\d.]+", css)]
     return (*numbers[:3], numbers[3] if len(numbers) > 3 else 1.0)
@@ -208,6 +222,7 @@ def report(problems: list[str]) -> str:
 
 # --- every page, both schemes -------------------------------------------------------------------
 
+
 def test_no_request_leaves_the_site(visits):
     problems = [f"{v.path or '/'}: {url}" for v in visits.values() for url in v.blocked]
     assert not problems, "requests to other sites (blocked):\n" + report(problems)
@@ -232,7 +247,7 @@ def test_math_is_rendered_and_no_tex_is_left(visits, built_site):
         for token in RAW_TEX:
             if token in facts["text"]:
                 at = facts["text"].index(token)
-                problems.append(f"{v.path}: raw TeX {token!r} in {facts['text'][max(0, at - 30):at + 50]!r}")
+                problems.append(f"{v.path}: raw TeX {token!r} in {facts['text'][max(0, at - 30) : at + 50]!r}")
     assert not problems, report(problems)
     assert visits["lstm-cell/"].state["default"]["mathShown"] >= 20
 
@@ -247,16 +262,19 @@ def test_figures_are_shown_with_a_text_alternative(visits, built_site):
         for figure in facts["figures"]:
             total += 1
             if figure["role"] != "img" or len(figure["label"].strip()) < 40 or figure["title"] != figure["label"]:
-                problems.append(f"{v.path}#{figure['id']}: no text alternative saying what it shows: "
-                                f"{figure['label']!r}")
+                problems.append(
+                    f"{v.path}#{figure['id']}: no text alternative saying what it shows: {figure['label']!r}"
+                )
             if figure["shown"] and min(figure["size"]) < 50:
                 problems.append(f"{v.path}#{figure['id']}: drawn at {figure['size']} px")
         for image in facts["images"]:
             if not image["loaded"]:
                 problems.append(f"{v.path}: image did not load: {image['src']}")
             if image["alt"] is None or PLACEHOLDER_ALT.match(image["alt"].strip()):
-                problems.append(f"{v.path}: image {image['src']!r} has no real alt text ({image['alt']!r}); "
-                                "in a notebook, display snippets.figures.svg_html(fig, alt) as HTML instead")
+                problems.append(
+                    f"{v.path}: image {image['src']!r} has no real alt text ({image['alt']!r}); "
+                    "in a notebook, display snippets.figures.svg_html(fig, alt) as HTML instead"
+                )
     assert not problems, report(problems)
     assert total >= 1, "no figure on any page"
 
@@ -280,41 +298,55 @@ def test_palette_toggle_recolours_the_figures(visits):
                 problems.append(f"{where}: no text changed colour with the scheme")
             for fill_light, fill_dark in pairs:
                 needed = 4.5 if fill_light != fill_dark else 3.0
-                for scheme, fill, background in (("light", fill_light, before["background"]),
-                                                 ("dark", fill_dark, after["background"])):
+                for scheme, fill, background in (
+                    ("light", fill_light, before["background"]),
+                    ("dark", fill_dark, after["background"]),
+                ):
                     ratio = contrast(fill, background)
                     if ratio < needed:
-                        problems.append(f"{where}: text {fill} on {background} in the {scheme} scheme: "
-                                        f"contrast {ratio:.2f} < {needed}")
+                        problems.append(
+                            f"{where}: text {fill} on {background} in the {scheme} scheme: "
+                            f"contrast {ratio:.2f} < {needed}"
+                        )
     assert not problems, report(sorted(set(problems)))
     assert checked >= 1
 
 
 def test_no_warnings_or_build_paths_shown(visits):
     """A notebook cell's stderr (warnings, progress bars) is build noise, not something to read."""
-    problems = [f"{v.path}: notebook output on stderr: {text!r}"
-                for v in visits.values() for text in v.state["default"]["stderr"]]
+    problems = [
+        f"{v.path}: notebook output on stderr: {text!r}"
+        for v in visits.values()
+        for text in v.state["default"]["stderr"]
+    ]
     assert not problems, report(problems)
 
 
 def test_axe_finds_no_serious_violation(visits):
-    problems = [f"{v.path or '/'} ({scheme}): {finding['id']} ({finding['impact']}): {finding['help']} "
-                f"at {finding['targets']}\n    {finding['summary']}"
-                for v in visits.values() for scheme, findings in v.axe.items() for finding in findings]
+    problems = [
+        f"{v.path or '/'} ({scheme}): {finding['id']} ({finding['impact']}): {finding['help']} "
+        f"at {finding['targets']}\n    {finding['summary']}"
+        for v in visits.values()
+        for scheme, findings in v.axe.items()
+        for finding in findings
+    ]
     assert not problems, "axe-core:\n" + report(problems)
 
 
 def test_every_page_weighs_under_the_limit(visits):
     heaviest = max(visits.values(), key=lambda v: v.weight)
-    print(f"heaviest page: /{heaviest.path} {heaviest.weight / 1e6:.2f} MB "
-          f"(largest files: {heaviest.heaviest[:3]})")
-    problems = [f"/{v.path}: {v.weight / 1e6:.2f} MB, largest {v.heaviest[:3]}"
-                for v in visits.values() if v.weight > MAX_PAGE_BYTES]
+    print(f"heaviest page: /{heaviest.path} {heaviest.weight / 1e6:.2f} MB (largest files: {heaviest.heaviest[:3]})")
+    problems = [
+        f"/{v.path}: {v.weight / 1e6:.2f} MB, largest {v.heaviest[:3]}"
+        for v in visits.values()
+        if v.weight > MAX_PAGE_BYTES
+    ]
     assert not problems, f"pages over {MAX_PAGE_BYTES / 1e6} MB with what they load:\n" + report(problems)
     assert heaviest.weight > 100_000, "the weights look wrong: Material's CSS and JS alone are larger"
 
 
 # --- instant navigation, phone width ------------------------------------------------------------
+
 
 def test_math_and_figures_after_instant_navigation(browser, base_url, built_site, paths):
     """Material's instant navigation swaps the page in place: math and figures must still be there."""
@@ -328,9 +360,11 @@ def test_math_and_figures_after_instant_navigation(browser, base_url, built_site
     problems = []
     for path in [p for p in paths if p] + [""]:
         soup = built_html(built_site, path)
-        page.evaluate("""(url) => { const a = document.createElement('a');
+        page.evaluate(
+            """(url) => { const a = document.createElement('a');
             a.href = url; a.id = '__go'; a.textContent = 'go'; document.querySelector('.md-content').append(a); }""",
-                      base_url + path)
+            base_url + path,
+        )
         page.click("#__go")
         page.wait_for_function("(title) => document.title === title", arg=soup.title.get_text(), timeout=10_000)
         page.wait_for_load_state("networkidle")
@@ -338,8 +372,10 @@ def test_math_and_figures_after_instant_navigation(browser, base_url, built_site
         if not page.evaluate("window.__sameDocument === true"):
             problems.append(f"{path}: the page was reloaded, not navigated instantly")
         if facts["math"] < len(soup.select(".arithmatex")) or facts["unrendered"] or facts["mathEmpty"]:
-            problems.append(f"{path}: math after instant navigation: {facts['math']} <math>, "
-                            f"{len(facts['unrendered'])} unrendered, {facts['mathEmpty']} empty")
+            problems.append(
+                f"{path}: math after instant navigation: {facts['math']} <math>, "
+                f"{len(facts['unrendered'])} unrendered, {facts['mathEmpty']} empty"
+            )
         if len(facts["figures"]) != len(soup.select("svg.snippets-figure")):
             problems.append(f"{path}: {len(facts['figures'])} figures after instant navigation")
         problems += [f"{path}: raw TeX {t!r} after instant navigation" for t in RAW_TEX if t in facts["text"]]
@@ -373,26 +409,43 @@ def test_phone_width_no_sideways_page_and_readable_figures(browser, base_url, pa
         if facts["width"] > facts["limit"] + 1:
             problems.append(f"{path or '/'}: the page is {facts['width']} px wide in a {facts['limit']} px viewport")
         problems += [f"{path or '/'}: image wider than the screen: {src}" for src in facts["images"]]
-        problems += [f"{path or '/'}#{figure['id']}: text drawn at {figure['smallest']:.1f} px"
-                     for figure in facts["figures"] if figure["smallest"] is not None and figure["smallest"] < 8]
+        problems += [
+            f"{path or '/'}#{figure['id']}: text drawn at {figure['smallest']:.1f} px"
+            for figure in facts["figures"]
+            if figure["smallest"] is not None and figure["smallest"] < 8
+        ]
     context.close()
     assert not problems, report(problems)
 
 
 # --- links and anchors (no browser needed) -------------------------------------------------------
 
-LINKS = [("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("source", "src"),
-         ("iframe", "src"), ("use", "href"), ("use", "xlink:href")]
+LINKS = [
+    ("a", "href"),
+    ("link", "href"),
+    ("img", "src"),
+    ("script", "src"),
+    ("source", "src"),
+    ("iframe", "src"),
+    ("use", "href"),
+    ("use", "xlink:href"),
+]
 OFF_SITE = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.I)  # http:, mailto:, data:, javascript:, //host
 
 
 def test_every_link_and_anchor_resolves(built_site):
     """Every relative link in the built HTML (Markdown's and what code blocks print) reaches a file,
     and its #fragment an element on that page. htmlproofer checks the same during the build."""
-    pages = {path.relative_to(built_site).as_posix(): BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-             for path in built_site.rglob("*.html") if path.name != "404.html"}  # 404 uses site_url's path
-    ids = {name: {el.get("id") for el in soup.find_all(id=True)} | {el.get("name") for el in soup.find_all("a", attrs={"name": True})}
-           for name, soup in pages.items()}
+    pages = {
+        path.relative_to(built_site).as_posix(): BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for path in built_site.rglob("*.html")
+        if path.name != "404.html"
+    }  # 404 uses site_url's path
+    ids = {
+        name: {el.get("id") for el in soup.find_all(id=True)}
+        | {el.get("name") for el in soup.find_all("a", attrs={"name": True})}
+        for name, soup in pages.items()
+    }
     problems = []
     for name, soup in pages.items():
         here = PurePosixPath(name).parent
@@ -420,5 +473,6 @@ def _resolve(here: PurePosixPath, path: str) -> str | None:
         elif part != ".":
             parts.append(part)
     resolved = "/".join(parts)
-    return (resolved + "/index.html").lstrip("/") if path.endswith("/") or not PurePosixPath(resolved).suffix \
-        else resolved
+    return (
+        (resolved + "/index.html").lstrip("/") if path.endswith("/") or not PurePosixPath(resolved).suffix else resolved
+    )

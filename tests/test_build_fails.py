@@ -43,7 +43,9 @@ def notebook(markdown: str, code: str) -> str:
     return nbformat.writes(nb)
 
 
-GOOD_NOTEBOOK = notebook("# Notebook\n\nMath $h_t = o_t \\odot \\tanh(c_t)$ costs \\$5.", "print('cell ran:', 6 * 7 + 1)")
+GOOD_NOTEBOOK = notebook(
+    "# Notebook\n\nMath $h_t = o_t \\odot \\tanh(c_t)$ costs \\$5.", "print('cell ran:', 6 * 7 + 1)"
+)
 BAD_CELL = notebook("# Notebook", "raise RuntimeError('boom from a cell')")
 BAD_NOTEBOOK_TEX = notebook("# Notebook\n\nBroken $x^$ math.", "print(1)")
 
@@ -55,9 +57,9 @@ def real_config() -> dict:
 def tiny_site(root: Path, files: dict[str, str]) -> Path:
     """Write `files` into root/docs and a config derived from the real one; return its path."""
     config = real_config()
-    # The real hooks, except the one that runs the site's experiments: this site has none.
-    hooks = [str(REPO / hook) for hook in config["hooks"] if not hook.endswith("prebuild.py")]
-    config.update(site_name="tiny", docs_dir="docs", hooks=hooks)
+    # The real hooks and macros, without the site's experiments: these pages show none.
+    hooks = [str(REPO / hook) for hook in config["hooks"]]
+    config.update(site_name="tiny", docs_dir="docs", hooks=hooks, extra={"run_experiments": False})
     config["theme"]["custom_dir"] = str(REPO / config["theme"]["custom_dir"])
     for key in ("nav", "extra_css"):
         config.pop(key, None)
@@ -115,12 +117,12 @@ def test_an_unchanged_notebook_is_not_run_again(tmp_path, mkdocs_build):
 
     first, _ = draw()
     assert draw()[0] == first, "the notebook ran again though nothing changed"
-    entries = list((tmp_path / ".cache" / "notebooks").glob("*/*.json"))
+    entries = list((tmp_path / ".cache" / "snippets" / "notebooks").glob("*/*.json"))
     assert len(entries) == 1, entries
     entries[0].write_text(entries[0].read_text(encoding="utf-8")[:100], encoding="utf-8")  # a killed write
     again, log = draw()
     assert again != first and "is unreadable" in log
-    builds = json.loads((tmp_path / ".cache" / "builds.json").read_text(encoding="utf-8"))
+    builds = json.loads((tmp_path / ".cache" / "snippets" / "builds" / "builds.json").read_text(encoding="utf-8"))
     assert len(builds) == 3 and all(b["seconds"] > 0 and not b["dirty"] for b in builds), builds
 
 
@@ -132,7 +134,12 @@ def test_an_unchanged_notebook_is_not_run_again(tmp_path, mkdocs_build):
         ({"index.md": BAD_TEX}, ["page 'index.md'", 'TeX "\\frac{a}{b"']),
         ({"nb.ipynb": BAD_NOTEBOOK_TEX}, ["page 'nb.ipynb'", 'TeX "x^"']),
     ],
-    ids=["markdown-exec block raises", "notebook cell raises", "malformed TeX in a page", "malformed TeX in a notebook"],
+    ids=[
+        "markdown-exec block raises",
+        "notebook cell raises",
+        "malformed TeX in a page",
+        "malformed TeX in a notebook",
+    ],
 )
 def test_build_fails_and_names_the_culprit(tmp_path, mkdocs_build, files, expected):
     result = mkdocs_build(tiny_site(tmp_path, files), tmp_path / "site", strict_flag=True)
@@ -143,29 +150,70 @@ def test_build_fails_and_names_the_culprit(tmp_path, mkdocs_build, files, expect
 
 
 # latex2mathml returns MathML for these without complaint; tex_to_mathml must not.
-@pytest.mark.parametrize("tex, message", [
-    ("\\frac{a}{b", "unbalanced braces"),
-    ("x}", "unbalanced braces"),
-    ("\\foo x", "unknown command '\\foo'"),
-    ("\\label{eq}", "unknown command '\\label'"),
-    ("\\begin{foo} a \\end{foo}", "unknown environment 'foo'"),
-    ("a & b", "'&' outside an alignment environment"),
-    ("\\frac{a}", "<mfrac> needs 2 arguments, got 1"),
-    ("x^", "latex2mathml failed"),
-    ("\\left( x", "latex2mathml failed"),
-])
+@pytest.mark.parametrize(
+    "tex, message",
+    [
+        ("\\frac{a}{b", "unbalanced braces"),
+        ("x}", "unbalanced braces"),
+        ("\\foo x", "unknown command '\\foo'"),
+        ("\\label{eq}", "unknown command '\\label'"),
+        ("\\begin{foo} a \\end{foo}", "unknown environment 'foo'"),
+        ("a & b", "'&' outside an alignment environment"),
+        ("\\frac{a}", "<mfrac> needs 2 arguments, got 1"),
+        ("x^", "latex2mathml failed"),
+        ("\\left( x", "latex2mathml failed"),
+    ],
+)
 def test_malformed_tex_raises_naming_the_tex(tex, message):
     with pytest.raises(TexError) as error:
         tex_to_mathml(tex)
     assert message in str(error.value) and f'TeX "{tex}"' in str(error.value)
 
 
-@pytest.mark.parametrize("tex", [
-    "\\sigma(W_{ii} x_t + b_{ii})",
-    "\\{x\\} \\backslash y",
-    "\\begin{aligned} a &= b && \\text{note} \\\\ c &= d \\end{aligned}",
-    "\\begin{cases} 1 & x > 0 \\\\ 0 & \\text{else} \\end{cases}",
-    "\\prod_{k=t+1}^{T} \\operatorname{diag}(f_k)",
-])
+@pytest.mark.parametrize(
+    "tex",
+    [
+        "\\sigma(W_{ii} x_t + b_{ii})",
+        "\\{x\\} \\backslash y",
+        "\\begin{aligned} a &= b && \\text{note} \\\\ c &= d \\end{aligned}",
+        "\\begin{cases} 1 & x > 0 \\\\ 0 & \\text{else} \\end{cases}",
+        "\\prod_{k=t+1}^{T} \\operatorname{diag}(f_k)",
+    ],
+)
 def test_wellformed_tex_converts(tex):
-    assert tex_to_mathml(tex, display=True).startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">')
+    assert tex_to_mathml(tex, display=True).startswith(
+        '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
+    )
+
+
+def test_a_build_touches_nothing_beside_its_cache_root(tmp_path, mkdocs_build, monkeypatch):
+    """SNIPPETS_CACHE_DIR in a folder of the reader's own: what sits beside the root stays as it was."""
+    home = tmp_path / "home"
+    mine = {
+        home / "notebooks" / "thesis" / "draft.ipynb": "{}",
+        home / "builds.json": "[1, 2, 3]",
+        home / "notes.txt": "keep me",
+    }
+    for path, text in mine.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(home / "snippets-cache"))
+    config = tiny_site(tmp_path / "project", {"nb.ipynb": GOOD_NOTEBOOK})
+    for _ in range(2):  # the second build deletes what the first left that it no longer needs
+        result = mkdocs_build(config, tmp_path / "site", strict_flag=True)
+        assert result.returncode == 0, result.stderr[-4000:]
+    assert {p: p.read_text(encoding="utf-8") for p in mine} == mine
+    assert sorted(p.name for p in home.iterdir()) == ["builds.json", "notebooks", "notes.txt", "snippets-cache"]
+    assert (home / "snippets-cache" / "CACHEDIR.TAG").is_file()
+    assert (home / "snippets-cache" / "builds" / "builds.json").is_file()
+
+
+def test_a_build_refuses_a_cache_root_it_did_not_make(tmp_path, mkdocs_build, monkeypatch):
+    theirs = tmp_path / "documents"
+    (theirs / "notebooks").mkdir(parents=True)
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(theirs))
+    result = mkdocs_build(
+        tiny_site(tmp_path / "project", {"nb.ipynb": GOOD_NOTEBOOK}), tmp_path / "site", strict_flag=True
+    )
+    assert result.returncode != 0 and "new or empty folder" in result.stderr
+    assert [p.name for p in theirs.iterdir()] == ["notebooks"]

@@ -9,8 +9,13 @@ from snippets.site import build_log
 
 
 def entry(k: int, computed: int = 0, dirty: bool = False) -> dict:
-    return {"finished": f"2026-11-21 10:{k:02d}:00", "seconds": 10.0 + k, "experiments": 17,
-            "computed": computed, "dirty": dirty}
+    return {
+        "finished": f"2026-11-21 10:{k:02d}:00",
+        "seconds": 10.0 + k,
+        "experiments": 17,
+        "computed": computed,
+        "dirty": dirty,
+    }
 
 
 def test_the_log_keeps_the_last_builds_oldest_first(tmp_path):
@@ -22,9 +27,11 @@ def test_the_log_keeps_the_last_builds_oldest_first(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
 
 
-@pytest.mark.parametrize("text, unreadable", [("[{\"finished\": ", True), ("\xff\xfe", True), ("{}", False),
-                                              ("[{\"seconds\": 3}]", False)],
-                         ids=["truncated", "not text", "not a list", "an older format"])
+@pytest.mark.parametrize(
+    "text, unreadable",
+    [('[{"finished": ', True), ("\xff\xfe", True), ("{}", False), ('[{"seconds": 3}]', False)],
+    ids=["truncated", "not text", "not a list", "an older format"],
+)
 def test_an_unreadable_log_starts_again(tmp_path, text, unreadable):
     path = tmp_path / "builds.json"
     path.write_bytes(text.encode("latin-1"))

@@ -1,6 +1,10 @@
 """The experiment cache: a code or config change invalidates, no change hits, writes are atomic."""
 
-import importlib.util
+import importlib
+import json
+import os
+import pathlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -8,49 +12,57 @@ import textwrap
 import pytest
 import torch
 
-from snippets import cache
+import snippets
+from snippets.experiments import cache
 
-TOY = '''
+TOY = """
 import pathlib
-from snippets.cache import experiment
-import {dep} as dep
+from snippets.experiments.cache import experiment
+from . import dep
 
-CALLS = pathlib.Path(__file__).with_name("calls.txt")
+CALLS = pathlib.Path(__file__).parents[1] / "calls.txt"
 
 
 def helper(n):
     return n * {factor}
 
 
-def unrelated():
-    return {unrelated}
-
-
-@experiment("toy", modules=(dep,))
+@experiment("toy")
 def toy(config={{"n": 2}}):
+    from .inside import offset  # an import inside the function counts too
     with CALLS.open("a") as f:
         f.write("x")
-    return {{"value": helper(config["n"]), "tensor": dep.VALUE * torch_ones()}}
+    return {{"value": helper(config["n"]) + offset(), "tensor": dep.VALUE * torch_ones()}}
 
 
 def torch_ones():
     import torch
     return torch.ones(2)
-'''
+"""
 
 
 def load(path, name, **fields):
-    """Write the toy module (and its dependency) with ``fields`` and import it fresh."""
-    params = {"factor": 10, "unrelated": 0, "dep_value": 1, **fields}
-    dep_name = f"toydep_{name}"
-    (path / f"{dep_name}.py").write_text(f"VALUE = {params['dep_value']}\n")
-    (path / f"{name}.py").write_text(TOY.format(dep=dep_name, factor=params["factor"],
-                                                unrelated=params["unrelated"]))
+    """Write the toy package `name` (experiment, a dependency that imports another, one imported
+    inside the function, one nobody imports) with `fields`, and import its experiment module fresh."""
+    params = {"factor": 10, "unrelated": 0, "dep_value": 1, "far": 1, "offset": 0, **fields}
+    package = path / name
+    package.mkdir(exist_ok=True)
+    files = {
+        "__init__.py": "",
+        "exp.py": TOY.format(factor=params["factor"]),
+        "dep.py": f"from .far import SCALE\nVALUE = {params['dep_value']} * SCALE\n",
+        "far.py": f"SCALE = {params['far']}\n",
+        "inside.py": f"def offset():\n    return {params['offset']}\n",
+        "unrelated.py": f"X = {params['unrelated']}\n",
+    }
+    for file, text in files.items():
+        (package / file).write_text(text)
     sys.path.insert(0, str(path))
     try:
-        for mod in (dep_name, name):
-            sys.modules.pop(mod, None)
-        return importlib.import_module(name)
+        for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[mod]
+        importlib.invalidate_caches()
+        return importlib.import_module(f"{name}.exp")
     finally:
         sys.path.remove(str(path))
 
@@ -59,6 +71,7 @@ def load(path, name, **fields):
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("SNIPPETS_CACHE", raising=False)
+    monkeypatch.delenv("SNIPPETS_SEED_BASE", raising=False)
     cache.clear_report()
     yield tmp_path
     cache.clear_report()
@@ -67,6 +80,10 @@ def env(tmp_path, monkeypatch):
 def calls(path):
     f = path / "calls.txt"
     return len(f.read_text()) if f.exists() else 0
+
+
+def entries(env):
+    return sorted((env / "cache" / "experiments").glob("toy-*.pt"))
 
 
 def test_no_change_hits_and_does_not_recompute(env):
@@ -99,20 +116,39 @@ def test_a_change_in_a_dependency_module_recomputes(env):
     assert calls(env) == 2
 
 
-def test_a_change_in_code_it_does_not_run_does_not_recompute(env):
+def test_a_change_two_imports_away_recomputes(env):
+    load(env, "toy_k").toy()
+    assert torch.equal(load(env, "toy_k", far=3).toy()["tensor"], torch.full((2,), 3.0))
+    assert calls(env) == 2
+
+
+def test_a_change_in_a_module_imported_inside_the_function_recomputes(env):
+    load(env, "toy_l").toy()
+    assert load(env, "toy_l", offset=1).toy()["value"] == 21
+    assert calls(env) == 2
+
+
+def test_a_change_in_a_module_it_cannot_reach_does_not_recompute(env):
     load(env, "toy_e").toy()
     load(env, "toy_e", unrelated=1).toy()
     assert calls(env) == 1
+
+
+def test_another_seed_base_is_another_entry(env, monkeypatch):
+    toy = load(env, "toy_m")
+    toy.toy()
+    monkeypatch.setenv("SNIPPETS_SEED_BASE", "1000")
+    toy.toy()
+    assert calls(env) == 2 and len(entries(env)) == 2
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncate", "empty"])
 def test_an_unreadable_entry_is_recomputed_with_a_warning(env, damage):
     toy = load(env, "toy_f")
     toy.toy()
-    (entry,) = (env / "cache").glob("toy-*.pt")
+    (entry,) = entries(env)
     data = entry.read_bytes()
-    entry.write_bytes({"garbage": b"not a cache entry", "truncate": data[: len(data) // 2],
-                       "empty": b""}[damage])
+    entry.write_bytes({"garbage": b"not a cache entry", "truncate": data[: len(data) // 2], "empty": b""}[damage])
     with pytest.warns(RuntimeWarning, match="unreadable"):
         assert toy.toy()["value"] == 20
     assert calls(env) == 2
@@ -125,28 +161,41 @@ def test_a_write_killed_midway_leaves_no_entry_and_no_temporary_file(env, monkey
     def half_then_interrupt(obj, f):
         f.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
+
     monkeypatch.setattr(cache.torch, "save", half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         toy.toy()
-    assert list((env / "cache").iterdir()) == []
+    assert list((env / "cache" / "experiments").iterdir()) == []
     monkeypatch.undo()
     monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(env / "cache"))
     assert toy.toy()["value"] == 20 and calls(env) == 2
-    assert len(list((env / "cache").glob("toy-*.pt"))) == 1
+    assert len(entries(env)) == 1
+
+
+def test_a_cache_that_cannot_be_written_warns_and_returns_the_result(env, monkeypatch):
+    toy = load(env, "toy_n")
+
+    def full_disk(obj, f):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache.torch, "save", full_disk)
+    with pytest.warns(RuntimeWarning, match="could not be written"):
+        assert toy.toy()["value"] == 20
+    assert entries(env) == []
 
 
 def test_two_builds_at_once_leave_one_whole_entry(env):
     load(env, "toy_h")
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(env)!r})
-        import toy_h
+        import toy_h.exp as toy_h
         for n in range(20):
             assert toy_h.toy({{"n": n}}, cache=True)["value"] == 10 * n
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    entries = list((env / "cache").iterdir())
-    assert len(entries) == 20 and all(e.suffix == ".pt" for e in entries)
+    found = list((env / "cache" / "experiments").iterdir())
+    assert len(found) == 20 and all(e.suffix == ".pt" for e in found)
     toy = load(env, "toy_h")
     before = calls(env)
     assert [toy.toy({"n": n})["value"] for n in range(20)] == [10 * n for n in range(20)]
@@ -171,16 +220,105 @@ def test_a_process_running_old_code_keeps_its_key_and_reports_it_stale(env):
     """Like `mkdocs serve` after an edit: the loaded (old) code must not write under the new code's key."""
     old = load(env, "toy_s")
     assert old.toy()["value"] == 20
-    (env / "toy_s.py").write_text((env / "toy_s.py").read_text().replace("n * 10", "n * 11"))
+    exp = env / "toy_s" / "exp.py"
+    exp.write_text(exp.read_text().replace("n * 10", "n * 11"))
     assert old.toy()["value"] == 20 and calls(env) == 1  # same key: a hit, not old code under a new key
-    assert "toy" in cache.stale()
+    assert "toy_s.exp" in cache.stale()
     assert load(env, "toy_s", factor=11).toy()["value"] == 22  # a fresh import runs the new code
 
 
 def test_sort_report_orders_the_later_records_by_name_and_keeps_the_earlier():
-    from snippets import cache
     cache.clear_report()
     cache._records.extend({"name": name, "n": k} for k, name in enumerate(["x", "b", "a", "b"]))
     cache.sort_report(1, ["a", "b"])
     assert [(r["name"], r["n"]) for r in cache.report()] == [("x", 0), ("a", 2), ("b", 1), ("b", 3)]
     cache.clear_report()
+
+
+# -- the root: one folder the project owns ---------------------------------------------------------
+
+
+def test_the_root_is_made_and_tagged_and_only_a_tagged_or_empty_folder_is_used(tmp_path, monkeypatch):
+    root = tmp_path / "home" / "cache"
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(root))
+    assert cache.root() == root and (root / cache.TAG).read_text().startswith(
+        "Signature: 8a477f597d28d172789f06886806bc55"
+    )
+    assert cache.folder("experiments") == root / "experiments"
+    theirs = tmp_path / "documents"
+    (theirs / "notebooks").mkdir(parents=True)
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(theirs))
+    with pytest.raises(cache.CacheRootError, match="new or empty folder"):
+        cache.root()
+    assert not (theirs / cache.TAG).exists()
+
+
+# -- the site's experiments: what an edit several imports away recomputes --------------------------
+
+
+KEYS = """
+import json
+from snippets import experiments
+from snippets.experiments.cache import entry_key
+print(json.dumps([[fn.experiment_name, entry_key(fn.experiment_name, config or fn.__wrapped__.__defaults__[0], fn)]
+                  for fn, config in experiments.ALL]))
+"""
+
+
+def site_keys(package_parent) -> list[list[str]]:
+    """[experiment name, key] of every experiment the site shows, computed with the package at `package_parent`."""
+    out = subprocess.run(
+        [sys.executable, "-c", KEYS],
+        env={**os.environ, "PYTHONPATH": str(package_parent)},
+        cwd=package_parent,  # not the checkout: "-c" puts the working folder first on sys.path
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory):
+    parent = tmp_path_factory.mktemp("copy")
+    shutil.copytree(
+        pathlib.Path(snippets.__file__).parent, parent / "snippets", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return parent
+
+
+# (file, the edit, experiments that run the edited code, experiments that cannot reach it)
+EDITS = [
+    (
+        "cells.py",
+        ("    c = f * c + i * g\n", "    c = f * c + i * g * 1.0\n"),
+        {"recall", "gradient_decay_lstm", "text_units", "speed", "lstm_variants"},
+        set(),
+    ),
+    (
+        "variants.py",
+        ("param[hidden : 2 * hidden] = value if", "param[hidden : 2 * hidden] = 1.0 * value if"),
+        {"recall", "gradient_decay_lstm", "candidate_growth", "lstm_variants"},
+        {"speed"},
+    ),
+]
+
+
+@pytest.mark.parametrize("module, edit, dependents, unreachable", EDITS, ids=[e[0] for e in EDITS])
+def test_an_edit_several_imports_away_changes_every_dependent_key_and_no_other(
+    package_copy, module, edit, dependents, unreachable
+):
+    before = site_keys(package_copy)
+    path = package_copy / "snippets" / module
+    text = path.read_text()
+    assert edit[0] in text
+    path.write_text(text.replace(*edit))
+    try:
+        after = site_keys(package_copy)
+    finally:
+        path.write_text(text)
+    changed = {name for (name, old), (_, new) in zip(before, after, strict=True) if old != new}
+    names = {name for name, _ in before}
+    assert dependents <= changed, sorted(dependents - changed)
+    assert not changed & unreachable, sorted(changed & unreachable)
+    assert changed == names - unreachable  # all the others reach the edited module through their imports

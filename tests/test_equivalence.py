@@ -20,8 +20,13 @@ LENGTHS = [5, 2, 4]  # unsorted on purpose: exercises sorted_indices / unsorted_
 
 def option_grid(mode: str):
     """Every combination of constructor options for one mode."""
-    grid = dict(num_layers=[1, 2], bias=[True, False], batch_first=[False, True], dropout=[0.0, 0.5],
-                bidirectional=[False, True])
+    grid = dict(
+        num_layers=[1, 2],
+        bias=[True, False],
+        batch_first=[False, True],
+        dropout=[0.0, 0.5],
+        bidirectional=[False, True],
+    )
     if mode == "LSTM":
         grid["proj_size"] = [0, 2]
     if mode == "RNN":
@@ -35,8 +40,14 @@ def option_grid(mode: str):
 
 INPUT_FORMS = ["batched", "unbatched", "packed", "packed_sorted"]
 CASES = [
-    pytest.param(mode, options, form, given_state, dtype,
-                 id=f"{mode}-{'-'.join(f'{k}={v}' for k, v in options.items())}-{form}-h0={given_state}-{str(dtype)[6:]}")
+    pytest.param(
+        mode,
+        options,
+        form,
+        given_state,
+        dtype,
+        id=f"{mode}-{'-'.join(f'{k}={v}' for k, v in options.items())}-{form}-h0={given_state}-{str(dtype)[6:]}",
+    )
     for mode in ["RNN", "LSTM", "GRU"]
     for options in option_grid(mode)
     for form in INPUT_FORMS
@@ -64,8 +75,9 @@ def module_input(leaf, form: str, options: dict):
     if form in ("batched", "unbatched"):
         return leaf
     lengths = sorted(LENGTHS, reverse=True) if form == "packed_sorted" else LENGTHS
-    return pack_padded_sequence(leaf, torch.tensor(lengths), batch_first=options["batch_first"],
-                                enforce_sorted=form == "packed_sorted")
+    return pack_padded_sequence(
+        leaf, torch.tensor(lengths), batch_first=options["batch_first"], enforce_sorted=form == "packed_sorted"
+    )
 
 
 def make_state(mode: str, options: dict, form: str, dtype, generator):
@@ -112,8 +124,12 @@ def test_same_outputs_states_and_gradients(mode, options, form, given_state, dty
     for name, module in [("theirs", theirs), ("ours", ours)]:
         output, outs, loss = run(module, module_input(leaf, form, options), state, dropout_seed=123)
         loss.backward()
-        results[name] = dict(output=output, outs=outs, input_grads=grads([leaf, *state_leaves]),
-                             param_grads={n: p.grad for n, p in module.named_parameters()})
+        results[name] = dict(
+            output=output,
+            outs=outs,
+            input_grads=grads([leaf, *state_leaves]),
+            param_grads={n: p.grad for n, p in module.named_parameters()},
+        )
 
     a, b = results["theirs"], results["ours"]
     assert type(a["output"]) is type(b["output"])
@@ -141,11 +157,17 @@ def test_eval_mode_switches_dropout_off(mode):
     torch.testing.assert_close(ours(x)[0], ours(x)[0], atol=0, rtol=0)  # no randomness left
 
 
-@pytest.mark.parametrize("mode, options", [
-    *[(mode, options) for mode in ["RNN", "LSTM", "GRU"]
-      for options in [dict(), dict(num_layers=3, bidirectional=True, bias=False)]],
-    ("LSTM", dict(num_layers=2, proj_size=3, bidirectional=True)),
-])
+@pytest.mark.parametrize(
+    "mode, options",
+    [
+        *[
+            (mode, options)
+            for mode in ["RNN", "LSTM", "GRU"]
+            for options in [dict(), dict(num_layers=3, bidirectional=True, bias=False)]
+        ],
+        ("LSTM", dict(num_layers=2, proj_size=3, bidirectional=True)),
+    ],
+)
 def test_same_initialisation_and_state_dict_both_ways(mode, options):
     torch.manual_seed(42)
     theirs = getattr(nn, mode)(INPUT, HIDDEN, **options)

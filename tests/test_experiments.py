@@ -19,6 +19,7 @@ def adding():
     return ex.adding_problem(config, cache=False)
 
 
+@pytest.mark.site  # trains the cells to the effect the pages show: minutes
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_adding_problem_gated_cells_beat_the_baseline_at_T_100(adding, cell):
     assert adding["baseline"] == pytest.approx(1 / 6)
@@ -26,17 +27,20 @@ def test_adding_problem_gated_cells_beat_the_baseline_at_T_100(adding, cell):
     assert adding["cells"][cell]["status"] == ["solved"]
 
 
+@pytest.mark.site  # trains the cells to the effect the pages show: minutes
 def test_adding_problem_tanh_rnn_stays_at_the_baseline_on_the_same_budget(adding):
     rnn = adding["cells"]["rnn"]
     assert rnn["status"] == ["budget"] and rnn["runs"][0]["steps_run"] == 3000
     assert min(rnn["val_loss"]["mean"]) > 0.8 * adding["baseline"]
 
 
+@pytest.mark.site  # trains the cells to the effect the pages show: minutes
 def test_adding_problem_keeps_trained_weights_for_gate_traces(adding):
     state = adding["cells"]["lstm"]["runs"][0]["state_dict"]
     assert state["rnn.weight_hh_l0"].shape == (4 * 32, 32)
 
 
+@pytest.mark.site  # trains the cells to the effect the pages show: minutes
 def test_copy_task_rnn_sits_on_the_baseline_and_a_gru_escapes_it():
     config = ex.CopyConfig(T=30, cells=("rnn", "gru"), seeds=(0,), steps=800)
     result = ex.copy_task(config, cache=False)
@@ -62,6 +66,7 @@ def test_gradient_decay_lstm_and_gru_report_every_path():
     assert {"h", "z_path"} <= set(ex.gradient_decay_gru(config, cache=False)["curves"])
 
 
+@pytest.mark.site  # trains the cells to the effect the pages show: minutes
 def test_exploding_gradients_diverge_without_clipping_and_train_with_it():
     result = ex.exploding_gradients(ex.ExplodingConfig(steps=1000), cache=False)
     assert result["runs"]["None"]["status"] == ["diverged"] * 3
@@ -77,19 +82,21 @@ def test_recall_gru_remembers_across_a_short_gap():
 
 
 def test_summarise_holds_the_last_value_of_a_run_that_stopped_early():
-    logs = [{"val_step": [1, 2, 3], "val_loss": [3.0, 2.0, 1.0]},
-            {"val_step": [1], "val_loss": [5.0]}]
+    logs = [{"val_step": [1, 2, 3], "val_loss": [3.0, 2.0, 1.0]}, {"val_step": [1], "val_loss": [5.0]}]
     s = ex.summarise(logs)
     assert s["step"] == [1, 2, 3] and s["mean"] == [4.0, 3.5, 3.0] and s["stopped"] == [3, 1]
     assert s["min"] == [3.0, 2.0, 1.0] and s["max"] == [5.0, 5.0, 5.0]
 
 
-@pytest.mark.parametrize("call", [
-    lambda: ex.adding_problem(ex.AddingConfig(cells=("lstm", "tcn")), cache=False),
-    lambda: ex.copy_task(ex.CopyConfig(cells=()), cache=False),
-    lambda: ex.adding_problem(ex.AddingConfig(T=0, cells=("lstm",), seeds=(0,)), cache=False),
-    lambda: ex.recall(ex.RecallConfig(gaps=(-1,)), cache=False),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ex.adding_problem(ex.AddingConfig(cells=("lstm", "tcn")), cache=False),
+        lambda: ex.copy_task(ex.CopyConfig(cells=()), cache=False),
+        lambda: ex.adding_problem(ex.AddingConfig(T=0, cells=("lstm",), seeds=(0,)), cache=False),
+        lambda: ex.recall(ex.RecallConfig(gaps=(-1,)), cache=False),
+    ],
+)
 def test_bad_experiment_configs_are_rejected(call):
     with pytest.raises(ValueError, match="got"):
         call()

@@ -36,7 +36,7 @@ def test_parameter_counts_formula_and_count_agree_and_match_params_equalises():
     assert {c["hidden_size"] for c in equal.values()} == {32}
     matched = ex.parameter_counts(2, 32, 1, match="params")
     lstm = matched["lstm"]["model_counted"]
-    for cell, c in {**equal, **matched}.items():
+    for c in {**equal, **matched}.values():
         assert c["layer_formula"] == c["layer_counted"] and c["model_formula"] == c["model_counted"]
     assert matched["rnn"]["hidden_size"] > matched["gru"]["hidden_size"] > 32
     # matched: within one hidden unit's worth of the LSTM's count
@@ -45,12 +45,15 @@ def test_parameter_counts_formula_and_count_agree_and_match_params_equalises():
 
 def test_parameter_counts_match_what_adding_problem_uses():
     task = tasks.AddingProblem()
-    assert {c: v["hidden_size"] for c, v in ex.parameter_counts(2, 32, 1, match="params").items()} == \
-        ex.hidden_sizes(("rnn", "lstm", "gru"), 32, "params", task)
+    assert {c: v["hidden_size"] for c, v in ex.parameter_counts(2, 32, 1, match="params").items()} == ex.hidden_sizes(
+        ("rnn", "lstm", "gru"), 32, "params", task
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (("lstm2", 2, 3), "unknown cell"), (("gru", 0, 3), "input_size"), (("rnn", 2, 1.5), "hidden_size")])
+@pytest.mark.parametrize(
+    "args, message",
+    [(("lstm2", 2, 3), "unknown cell"), (("gru", 0, 3), "input_size"), (("rnn", 2, 1.5), "hidden_size")],
+)
 def test_layer_parameters_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         ex.layer_parameters(*args)
@@ -71,8 +74,16 @@ def test_task_sizes_agree_with_the_tasks_and_configs():
 
 
 def test_steps_to_threshold_takes_the_first_validation_step_below():
-    result = {"cells": {"lstm": {"runs": [{"val_step": [10, 20, 30], "val_loss": [0.5, 0.2, 0.05]},
-                                          {"val_step": [10, 20], "val_loss": [0.9, 0.8]}]}}}
+    result = {
+        "cells": {
+            "lstm": {
+                "runs": [
+                    {"val_step": [10, 20, 30], "val_loss": [0.5, 0.2, 0.05]},
+                    {"val_step": [10, 20], "val_loss": [0.9, 0.8]},
+                ]
+            }
+        }
+    }
     assert ex.steps_to_threshold(result, 0.3) == {"lstm": [20, None]}
     assert ex.steps_to_threshold(result, 0.01) == {"lstm": [None, None]}
 
@@ -154,11 +165,12 @@ def test_excerpt_is_the_text_of_the_file_it_names(units):
     excerpt = units["excerpt"]
     lines = texts[excerpt["file"]].splitlines()
     first = excerpt["first_line"] - 1
-    assert excerpt["text"] == "\n".join(lines[first:first + TINY.excerpt_lines])
+    assert excerpt["text"] == "\n".join(lines[first : first + TINY.excerpt_lines])
 
 
 def test_busy_window_finds_the_lines_with_strings_comments_and_brackets():
     from snippets.interpret import source_features
+
     plain = "x = 1\n" * 10
     busy = 'y = f("a")  # note\nz = [g("b")]  # more\n'
     text = plain + busy + plain

@@ -1,11 +1,12 @@
-"""The hand-written backward of `snippets.bptt`: taken when it applies, and right.
+"""The opt-in fast paths of `snippets.fast`: taken only when switched on and where they apply, and right.
 
-`test_equivalence.py` already holds every path to torch.nn (it runs whichever path a module
-takes by default). Here: which path runs (seen in the autograd graph, not in timings), finite
-differences on the hand-written backward, the autograd path against it, traces from both, and
-the opt-in compiled loops. Speed lives in `python -m snippets.bench`, not in tests.
+`test_equivalence.py` holds both paths to torch.nn. Here: which path runs (seen in the autograd
+graph, not in timings), finite differences on the hand-written backward, the step functions'
+path against it, traces from both, and the compiled loops. Speed lives in `python -m
+snippets.bench`, not in tests.
 """
 
+import contextlib
 import itertools
 
 import pytest
@@ -14,8 +15,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import snippets
-from snippets import bptt, compiled
-from snippets.layers import autograd_loop, compiled_loops
+from snippets import fast
+from snippets.fast import bptt, compiled
+
+BPTT = lambda: fast.use("bptt")  # noqa: E731
 
 T, B, INPUT, HIDDEN = 5, 3, 3, 4
 F64 = dict(dtype=torch.float64)
@@ -41,44 +44,68 @@ def uses_bptt(module, x) -> bool:
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("options", [dict(), dict(num_layers=2, bidirectional=True, batch_first=True, bias=False)])
-def test_hand_written_backward_is_the_default(mode, options):
+def test_the_step_functions_are_the_default_and_bptt_is_opt_in(mode, options):
     module = getattr(snippets, mode)(INPUT, HIDDEN, **options)
     x = torch.randn(B, T, INPUT) if options.get("batch_first") else torch.randn(T, B, INPUT)
-    assert uses_bptt(module, x)
-    assert uses_bptt(module, x[:, 0] if not options.get("batch_first") else x[0])  # unbatched
-    with autograd_loop():
-        assert not uses_bptt(module, x)
-    assert uses_bptt(module, x)  # the switch is undone on leaving the block
+    assert not uses_bptt(module, x)
+    with BPTT():
+        assert uses_bptt(module, x)
+        assert uses_bptt(module, x[:, 0] if not options.get("batch_first") else x[0])  # unbatched
+    assert not uses_bptt(module, x)  # the switch is undone on leaving the block
+    assert fast.active() == "autograd"
 
 
-@pytest.mark.parametrize("module", [
-    snippets.LSTM(INPUT, HIDDEN, proj_size=2),  # no hand-written backward with a projection
-    snippets.RNN(INPUT, HIDDEN),  # nor for the vanilla RNN
-], ids=["LSTM-proj", "RNN"])
+def test_an_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="expected a path in"):
+        with fast.use("cuda"):
+            pass
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        snippets.LSTM(INPUT, HIDDEN, proj_size=2),  # no hand-written backward with a projection
+        snippets.RNN(INPUT, HIDDEN),  # nor for the vanilla RNN
+    ],
+    ids=["LSTM-proj", "RNN"],
+)
 def test_autograd_loop_where_there_is_no_hand_written_backward(module):
-    assert not uses_bptt(module, torch.randn(T, B, INPUT))
+    with BPTT():
+        assert not uses_bptt(module, torch.randn(T, B, INPUT))
 
 
 @pytest.mark.parametrize("name", ["LSTM1997", "CoupledLSTM", "PeepholeLSTM", "ChoGRU"])
 def test_variants_keep_autograd(name):
     variants = pytest.importorskip("snippets.variants")
-    assert not uses_bptt(getattr(variants, name)(INPUT, HIDDEN), torch.randn(T, B, INPUT))
+    with BPTT():
+        assert not uses_bptt(getattr(variants, name)(INPUT, HIDDEN), torch.randn(T, B, INPUT))
 
 
 def test_autograd_loop_for_packed_sequences():
     lstm = snippets.LSTM(INPUT, HIDDEN)
     packed = pack_padded_sequence(torch.randn(T, B, INPUT), torch.tensor([5, 2, 4]), enforce_sorted=False)
-    assert not uses_bptt(lstm, packed)
+    with BPTT():
+        assert not uses_bptt(lstm, packed)
 
 
 def test_subclass_with_its_own_step_keeps_autograd():
     """A subclass that changes the equations must not silently run the standard LSTM's backward."""
 
-    class Custom(snippets.LSTM):
-        def _step(self, xw, state, recurrent):
-            return super()._step(xw, state, recurrent)
+    def my_step(xw, h, c, weight_hh, bias_hh):
+        return snippets.lstm_step(xw, h, c, weight_hh, bias_hh)
 
-    assert not uses_bptt(Custom(INPUT, HIDDEN), torch.randn(T, B, INPUT))
+    class Custom(snippets.LSTM):
+        step = staticmethod(my_step)
+
+    with BPTT():
+        assert not uses_bptt(Custom(INPUT, HIDDEN), torch.randn(T, B, INPUT))
+
+
+def test_clamps_run_the_step_functions():
+    clamp = [{"gate": "f", "unit": 0, "from": 0, "to": 2, "value": 1.0}]
+    lstm = snippets.LSTM(INPUT, HIDDEN)
+    with BPTT():
+        assert not bool({"LSTMLayerBackward"} & graph_names(lstm(torch.randn(T, B, INPUT), clamp=clamp)[0]))
 
 
 # -- finite differences -------------------------------------------------------------------------
@@ -87,15 +114,26 @@ def test_subclass_with_its_own_step_keeps_autograd():
 def lstm_inputs(generator, bias=True):
     """x, h_0, c_0, W_ih, W_hh, b."""
     new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
-    return (new(T, B, INPUT), new(B, HIDDEN), new(B, HIDDEN), new(4 * HIDDEN, INPUT), new(4 * HIDDEN, HIDDEN),
-            new(4 * HIDDEN) if bias else None)
+    return (
+        new(T, B, INPUT),
+        new(B, HIDDEN),
+        new(B, HIDDEN),
+        new(4 * HIDDEN, INPUT),
+        new(4 * HIDDEN, HIDDEN),
+        new(4 * HIDDEN) if bias else None,
+    )
 
 
 def gru_inputs(generator, bias=True):
     """x, h_0, W_ih, W_hh, b_ih, b_hh."""
     new = lambda *shape: torch.randn(*shape, **F64, generator=generator, requires_grad=True)  # noqa: E731
-    return (new(T, B, INPUT), new(B, HIDDEN), new(3 * HIDDEN, INPUT), new(3 * HIDDEN, HIDDEN),
-            *((new(3 * HIDDEN), new(3 * HIDDEN)) if bias else (None, None)))
+    return (
+        new(T, B, INPUT),
+        new(B, HIDDEN),
+        new(3 * HIDDEN, INPUT),
+        new(3 * HIDDEN, HIDDEN),
+        *((new(3 * HIDDEN), new(3 * HIDDEN)) if bias else (None, None)),
+    )
 
 
 def gradcheck(layer, inputs, outputs) -> bool:
@@ -112,8 +150,9 @@ def gradcheck(layer, inputs, outputs) -> bool:
 
 
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("outputs", [slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)],
-                         ids=["all", "output-only", "h_T-only", "c_T-only"])
+@pytest.mark.parametrize(
+    "outputs", [slice(0, 3), slice(0, 1), slice(1, 2), slice(2, 3)], ids=["all", "output-only", "h_T-only", "c_T-only"]
+)
 def test_lstm_backward_gradcheck(bias, outputs):
     assert gradcheck(bptt.LSTMLayer, lstm_inputs(torch.Generator().manual_seed(0), bias), outputs)
 
@@ -134,18 +173,20 @@ def test_second_derivatives_are_refused_not_wrong():
 
 # -- both paths agree -----------------------------------------------------------------------------
 
-GRID = [dict(zip(["num_layers", "bidirectional", "batch_first", "bias"], v))
-        for v in itertools.product([1, 2], [False, True], [False, True], [True, False])]
+GRID = [
+    dict(zip(["num_layers", "bidirectional", "batch_first", "bias"], v))
+    for v in itertools.product([1, 2], [False, True], [False, True], [True, False])
+]
 
 
 def run_both(mode, options, dtype=torch.float64, hx=False):
-    """Outputs, final state, traces and all gradients from the default path and the autograd path."""
+    """Outputs, final state, traces and all gradients from the hand-written path and the default path."""
     torch.manual_seed(0)
     module = getattr(snippets, mode)(INPUT, HIDDEN, **options).to(dtype)
     x = torch.randn(B, T, INPUT, dtype=dtype) if options.get("batch_first") else torch.randn(T, B, INPUT, dtype=dtype)
     x.requires_grad_()
     results = []
-    for context in (torch.enable_grad, autograd_loop):
+    for context in (BPTT, contextlib.nullcontext):
         with context():
             output, hidden, traces = module(x, return_gates=True)
         states = hidden if isinstance(hidden, tuple) else (hidden,)
@@ -153,42 +194,48 @@ def run_both(mode, options, dtype=torch.float64, hx=False):
         loss = (output * weights).sum() + sum(s.square().sum() for s in states)
         leaves = [x, *module.parameters()]
         grads = torch.autograd.grad(loss, leaves)
-        results.append(dict(out=[output.detach(), *(s.detach() for s in states)], grads=grads,
-                            traces={k: v.detach() for k, v in traces.items()}))
+        results.append(
+            dict(
+                out=[output.detach(), *(s.detach() for s in states)],
+                grads=grads,
+                traces={k: v.detach() for k, v in traces.items()},
+            )
+        )
     return results
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 @pytest.mark.parametrize("options", GRID, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
 def test_hand_written_and_autograd_paths_agree(mode, options):
-    fast, slow = run_both(mode, options)
-    for a, b in zip(fast["out"] + list(fast["grads"]), slow["out"] + list(slow["grads"]), strict=True):
+    hand, steps = run_both(mode, options)
+    for a, b in zip(hand["out"] + list(hand["grads"]), steps["out"] + list(steps["grads"]), strict=True):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
-    assert fast["traces"].keys() == slow["traces"].keys()
-    for name in fast["traces"]:
-        torch.testing.assert_close(fast["traces"][name], slow["traces"][name], atol=1e-12, rtol=0, msg=name)
+    assert hand["traces"].keys() == steps["traces"].keys()
+    for name in hand["traces"]:
+        torch.testing.assert_close(hand["traces"][name], steps["traces"][name], atol=1e-12, rtol=0, msg=name)
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 def test_traces_without_grad_agree(mode):
-    """Inference runs snippets.bptt's forward (with traces or without); equal to the cells' step functions."""
+    """Inference on snippets.fast.bptt's forward (with traces or without) equals the cells' step functions."""
     module = getattr(snippets, mode)(INPUT, HIDDEN, num_layers=2, bidirectional=True).double()
     x = torch.randn(T, B, INPUT, **F64)
     with torch.no_grad():
-        fast = module(x, return_gates=True)
-        with autograd_loop():
-            slow = module(x, return_gates=True)
-        plain = module(x)
-    torch.testing.assert_close(fast[0], slow[0], atol=1e-12, rtol=0)
-    torch.testing.assert_close(plain[0], slow[0], atol=1e-12, rtol=0)
-    for name in fast[2]:
-        torch.testing.assert_close(fast[2][name], slow[2][name], atol=1e-12, rtol=0, msg=name)
+        steps = module(x, return_gates=True)
+        with BPTT():
+            hand = module(x, return_gates=True)
+            plain = module(x)
+    torch.testing.assert_close(hand[0], steps[0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(plain[0], steps[0], atol=1e-12, rtol=0)
+    for name in hand[2]:
+        torch.testing.assert_close(hand[2][name], steps[2][name], atol=1e-12, rtol=0, msg=name)
 
 
 def test_fast_path_gate_traces_carry_no_gradient():
     """Traces are for looking inside: from the hand-written path, the gates and c are not part of
     the graph (a loss on them would get no gradient from them), h is the output itself."""
-    _, _, traces = snippets.LSTM(INPUT, HIDDEN)(torch.randn(T, B, INPUT), return_gates=True)
+    with BPTT():
+        _, _, traces = snippets.LSTM(INPUT, HIDDEN)(torch.randn(T, B, INPUT), return_gates=True)
     assert not any(traces[name].requires_grad for name in "ifgoc")
     assert traces["h"].requires_grad
 
@@ -205,7 +252,7 @@ def test_compiled_loops_equal_torch_nn(mode):
     ours.load_state_dict(theirs.state_dict())
     x = torch.randn(3, 2, INPUT, requires_grad=True)
     results = []
-    for module, context in ((theirs, torch.enable_grad), (ours, compiled_loops)):
+    for module, context in ((theirs, contextlib.nullcontext), (ours, lambda: fast.use("compiled"))):
         with context():
             output, hidden = module(x)
             states = hidden if isinstance(hidden, tuple) else (hidden,)
@@ -214,7 +261,7 @@ def test_compiled_loops_equal_torch_nn(mode):
         results.append([output.detach(), *(s.detach() for s in states), *grads])
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
-    assert not bptt._compiled  # off again after the block
+    assert fast.active() == "autograd"  # off again after the block
 
 
 @pytest.mark.parametrize("mode", ["lstm", "gru"])

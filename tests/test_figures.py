@@ -88,6 +88,7 @@ def test_pulse_input_rejects_steps_outside_the_sequence():
 
 # The LSTM page's prose describes these traces; these tests keep the prose true.
 
+
 def test_lstm_page_claims_random_weights_forget_quickly():
     x = lstm.pulse_input()
     trace = lstm.lstm_gate_traces(x, seed=0)

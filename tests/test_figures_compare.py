@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from snippets import experiments as ex
-from snippets.figures import compare, svg_html, text
+from snippets.figures import comparison as compare
+from snippets.figures import real_text as text
+from snippets.figures import svg_html
 
 
 def fake_result(finals: dict, baseline: float = 1.0, solved=(), steps=(10, 20, 30)) -> dict:
@@ -18,19 +20,22 @@ def fake_result(finals: dict, baseline: float = 1.0, solved=(), steps=(10, 20, 3
     cells = {}
     for cell, final in finals.items():
         runs = []
-        for seed, f in enumerate(final):
+        for f in final:
             curve = list(np.linspace(1.2 * baseline, f, len(steps)))
             runs.append({"val_step": list(steps), "val_loss": curve})
         table = np.array([r["val_loss"] for r in runs])
         cells[cell] = {
-            "val_loss": {"step": list(steps), "mean": table.mean(0).tolist(), "min": table.min(0).tolist(),
-                         "max": table.max(0).tolist()},
+            "val_loss": {
+                "step": list(steps),
+                "mean": table.mean(0).tolist(),
+                "min": table.min(0).tolist(),
+                "max": table.max(0).tolist(),
+            },
             "final_val_loss": list(final),
             "status": ["solved" if cell in solved else "budget"] * len(final),
             "runs": runs,
         }
-    return {"baseline": baseline, "baseline_bpc": baseline, "cells": cells,
-            "hidden_size": {cell: 8 for cell in finals}}
+    return {"baseline": baseline, "baseline_bpc": baseline, "cells": cells, "hidden_size": {cell: 8 for cell in finals}}
 
 
 RESULT = fake_result({"rnn": [1.0, 0.99, 1.01], "lstm": [0.97, 0.8, 0.99], "gru": [0.5, 0.6, 0.4]})
@@ -50,13 +55,15 @@ def test_curves_figure_draws_each_cells_mean_and_the_baseline():
 
 def test_char_curves_are_in_bits():
     fig = compare.curves_figure(RESULT, "char")
-    line = next(l for l in fig.axes[0].get_lines() if l.get_label().startswith("GRU"))
+    line = next(ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("GRU"))
     np.testing.assert_allclose(line.get_ydata(), np.array(RESULT["cells"]["gru"]["val_loss"]["mean"]) / np.log(2))
 
 
 def test_curves_figure_is_deterministic_and_rejects_unknown_tasks():
     alt = "Curves."
-    assert svg_html(compare.curves_figure(RESULT, "adding"), alt) == svg_html(compare.curves_figure(RESULT, "adding"), alt)
+    assert svg_html(compare.curves_figure(RESULT, "adding"), alt) == svg_html(
+        compare.curves_figure(RESULT, "adding"), alt
+    )
     with pytest.raises(ValueError, match="task must be one of"):
         compare.curves_figure(RESULT, "translation")
 
@@ -96,10 +103,17 @@ def test_parameter_claim_states_the_exact_ratio():
 
 
 def test_timing_table_prints_medians_in_milliseconds():
-    cells = {c: {"median": m, "min": m / 2, "max": 2 * m, "seconds": [m]} for c, m in
-             (("rnn", 0.001), ("lstm", 0.004), ("gru", 0.003))}
-    result = {"machine": "test-cpu", "torch": "x", "threads": 1, "repeats": 1,
-              "tasks": {"adding": {"sizes": {"batch_size": 32, "length": 100, "hidden_size": 32}, "cells": cells}}}
+    cells = {
+        c: {"median": m, "min": m / 2, "max": 2 * m, "seconds": [m]}
+        for c, m in (("rnn", 0.001), ("lstm", 0.004), ("gru", 0.003))
+    }
+    result = {
+        "machine": "test-cpu",
+        "torch": "x",
+        "threads": 1,
+        "repeats": 1,
+        "tasks": {"adding": {"sizes": {"batch_size": 32, "length": 100, "hidden_size": 32}, "cells": cells}},
+    }
     section = compare.timing_section(result)
     assert "| adding problem (32 x 100, 32) | 1.0 (0.5-2.0) | 4.0 (2.0-8.0) | 3.0 (1.5-6.0) | 0.75 |" in section
     assert "test-cpu" in section
@@ -121,20 +135,35 @@ def test_final_losses_lists_mean_and_range():
 # The real-text page
 # ------------------------------------------------------------------------------------------
 
+
 def fake_units() -> dict:
     names = list(text.FEATURES)
-    best = [{"feature": f, "trace": "c", "unit": k, "column": k, "correlation": 0.9 - 0.15 * k}
-            for k, f in enumerate(names)]
-    base = [{"feature": f, "trace": "h", "unit": 3, "column": 19, "correlation": -0.1 * (k + 1)}
-            for k, f in enumerate(names)]
+    best = [
+        {"feature": f, "trace": "c", "unit": k, "column": k, "correlation": 0.9 - 0.15 * k} for k, f in enumerate(names)
+    ]
+    base = [
+        {"feature": f, "trace": "h", "unit": 3, "column": 19, "correlation": -0.1 * (k + 1)}
+        for k, f in enumerate(names)
+    ]
     ranked = {u["feature"]: [u, {**u, "unit": 9, "correlation": 0.1}] for u in best}
     excerpt_text = 'x = "a"  # c\n(y)'
     values = [0.0, 0.5, -1.0] * 5 + [1.0]
-    return {"files": ["nn/a.py"], "chars": 100, "traces": ["c", "h"], "hidden_size": 16, "max_chars": 50,
-            "trained": {"best": best, "ranked": ranked}, "untrained": {"best": base, "ranked": ranked},
-            "excerpt": {"file": "nn/a.py", "first_line": 3, "text": excerpt_text,
-                        "units": {u["feature"]: {**u, "values": values, "scale": 1.0} for u in best}},
-            "samples": [{"temperature": 0.5, "seed": 0, "prime": "class ", "text": "class A:\n    ```"}]}
+    return {
+        "files": ["nn/a.py"],
+        "chars": 100,
+        "traces": ["c", "h"],
+        "hidden_size": 16,
+        "max_chars": 50,
+        "trained": {"best": best, "ranked": ranked},
+        "untrained": {"best": base, "ranked": ranked},
+        "excerpt": {
+            "file": "nn/a.py",
+            "first_line": 3,
+            "text": excerpt_text,
+            "units": {u["feature"]: {**u, "values": values, "scale": 1.0} for u in best},
+        },
+        "samples": [{"temperature": 0.5, "seed": 0, "prime": "class ", "text": "class A:\n    ```"}],
+    }
 
 
 def test_correlation_figure_bars_are_the_absolute_correlations():
@@ -156,7 +185,7 @@ def test_correlation_caption_compares_trained_with_untrained():
 def test_unit_html_keeps_the_text_and_colours_by_value():
     html = text.unit_html('a<b\n"c"', [1.0, 0.0, -1.0, 0.3, 0.3, 0.3, 0.3], 1.0, "label")
     visible = re.sub(r"<[^>]+>", "", html)
-    assert visible == 'a&lt;b\n&quot;c&quot;'
+    assert visible == "a&lt;b\n&quot;c&quot;"
     assert 'background:rgba(58,125,201,0.450)">a<' in html  # +1: full blue
     assert 'background:rgba(217,113,28,0.450)">b<' in html  # -1: full orange
     assert html.count("<span") == 3  # 0.0 has no colour; the four 0.3 share one span
@@ -186,10 +215,16 @@ def test_units_table_and_sample_block():
 
 def test_learning_curve_draws_the_long_run_and_the_baseline():
     model = {"val_step": [100, 200], "val_bpc": [3.0, 2.5], "baseline_bpc": 4.5}
-    char = {"cells": {"lstm": {"val_loss": {"step": [100], "mean": [2.3], "min": [2.2], "max": [2.4]},
-                               "final_val_loss": [2.3, 2.2, 2.4]}}}
+    char = {
+        "cells": {
+            "lstm": {
+                "val_loss": {"step": [100], "mean": [2.3], "min": [2.2], "max": [2.4]},
+                "final_val_loss": [2.3, 2.2, 2.4],
+            }
+        }
+    }
     fig = text.learning_curve_figure(model, char)
-    lines = {l.get_label(): l for l in fig.axes[0].get_lines()}
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     long_run = next(v for k, v in lines.items() if k.startswith("LSTM trained longer"))
     assert list(long_run.get_ydata()) == [3.0, 2.5]
     assert list(lines["unigram baseline"].get_ydata()) == [4.5, 4.5]

@@ -20,23 +20,21 @@ from snippets.figures import rnn as rnn_figures
 
 
 @pytest.fixture(scope="module")
-def small_gradients(tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.setenv("SNIPPETS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+def small_gradients():
     config = E.GradientConfig(T=12, hidden_size=8, batch=4, seeds=(0, 1, 2))
-    return E.gradient_decay_rnn(config), E.gradient_decay_lstm(config)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return E.gradient_decay_rnn(config, cache=False), E.gradient_decay_lstm(config, cache=False)
 
 
 @pytest.fixture(scope="module")
 def page_results():
     """The default results the pages show (from the shared cache when it is warm)."""
-    return {"rnn": E.gradient_decay_rnn(), "lstm": E.gradient_decay_lstm(),
-            "exploding": E.exploding_gradients(), "candidate": E.candidate_growth(), "recall": E.recall()}
+    return {
+        "rnn": E.gradient_decay_rnn(),
+        "lstm": E.gradient_decay_lstm(),
+        "exploding": E.exploding_gradients(),
+        "candidate": E.candidate_growth(),
+        "recall": E.recall(),
+    }
 
 
 def lines_by_label(ax) -> dict:
@@ -73,7 +71,7 @@ def test_gradient_decay_plots_the_measurement_and_the_bound(small_gradients):
     for ax, sigma in zip(fig.axes, result["sigmas"]):
         lines = lines_by_label(ax)
         k = np.arange(len(result["curves"][str(sigma)]["k"]))
-        np.testing.assert_allclose(lines[r"bound $\lambda_1^k$"].get_ydata(), sigma ** k, rtol=1e-12)
+        np.testing.assert_allclose(lines[r"bound $\lambda_1^k$"].get_ydata(), sigma**k, rtol=1e-12)
         np.testing.assert_allclose(lines["measured, mean"].get_ydata(), result["curves"][str(sigma)]["h"]["mean"])
         assert ax.get_yscale() == "log" and f"{sigma:g}" in ax.get_title()
     svg = figures.svg_html(fig, "Decay.")
@@ -189,9 +187,14 @@ def test_cell_diagram_writes_in_the_values_and_is_deterministic():
     assert svg != figures.svg_html(lstm_figures.lstm_cell_figure(step=4), "Cell.")
 
 
-@pytest.mark.parametrize("kwargs, message", [({"step": 30}, r"step an int in \[0, 30\)"),
-                                             ({"unit": 3}, r"unit an int in \[0, 3\)"),
-                                             ({"step": 1.0}, "step an int")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"step": 30}, r"step an int in \[0, 30\)"),
+        ({"unit": 3}, r"unit an int in \[0, 3\)"),
+        ({"step": 1.0}, "step an int"),
+    ],
+)
 def test_cell_diagram_rejects_bad_steps_and_units(kwargs, message):
     with pytest.raises(ValueError, match=message):
         lstm_figures.lstm_step_values(**kwargs)
@@ -219,7 +222,8 @@ def test_candidate_figure_plots_the_summary(page_results):
             np.testing.assert_allclose(line.get_xdata(), result["scales"])
             np.testing.assert_allclose(line.get_ydata(), summary[cand][key].mean(1))
     assert figures.svg_html(fig, "Candidates.") == figures.svg_html(
-        lstm_figures.plot_candidate_growth(result), "Candidates.")
+        lstm_figures.plot_candidate_growth(result), "Candidates."
+    )
 
 
 def test_candidate_caption_claims(page_results):
@@ -254,8 +258,9 @@ def test_cell_gradient_figure_plots_the_measurements(small_gradients):
     for ax, path in zip(fig.axes, ("c", "cell_path")):
         lines = lines_by_label(ax)
         for bias in lstm["forget_biases"]:
-            np.testing.assert_allclose(lines[f"LSTM, forget bias {bias:g}"].get_ydata(),
-                                       lstm["curves"][str(bias)][path]["mean"])
+            np.testing.assert_allclose(
+                lines[f"LSTM, forget bias {bias:g}"].get_ydata(), lstm["curves"][str(bias)][path]["mean"]
+            )
         rnn_line = next(line for label, line in lines.items() if label.startswith("tanh RNN"))
         np.testing.assert_allclose(rnn_line.get_ydata(), rnn["curves"]["1.0"]["h"]["mean"])
     table = lstm_figures.cell_gradient_table(lstm, rnn)

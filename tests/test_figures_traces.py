@@ -13,7 +13,9 @@ def test_plot_traces_draws_one_line_per_chosen_unit_and_the_input():
     ax_input, ax_gate = fig.axes
     assert len(ax_input.lines) == 1 and len(ax_gate.lines) == 2
     np.testing.assert_array_equal(ax_gate.lines[1].get_ydata(), gates[:, 3])
-    assert svg_html(fig, "traces") == svg_html(plot_traces({"input": np.arange(10.0), "gate": gates}, [1, 3], [2]), "traces")
+    assert svg_html(fig, "traces") == svg_html(
+        plot_traces({"input": np.arange(10.0), "gate": gates}, [1, 3], [2]), "traces"
+    )
 
 
 def test_plot_traces_rejects_panels_of_different_lengths():
@@ -24,5 +26,5 @@ def test_plot_traces_rejects_panels_of_different_lengths():
 def test_plot_divergence_plots_each_curve_on_a_log_axis():
     fig = plot_divergence({"RNN": np.array([1.0, 0.1, 0.01]), "LSTM": np.array([1.0, 0.9, 0.8])})
     ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and [l.get_label() for l in ax.lines] == ["RNN", "LSTM"]
+    assert ax.get_yscale() == "log" and [ln.get_label() for ln in ax.lines] == ["RNN", "LSTM"]
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [1.0, 0.1, 0.01])

@@ -13,8 +13,9 @@ from snippets.figures import variants as fv
 
 @pytest.fixture(scope="module")
 def variants():
-    config = ex.VariantsConfig(seeds=(0, 1, 2), steps=20, eval_every=10, val_size=32, task_args=(("gap", 3),),
-                               target_loss=2.0)
+    config = ex.VariantsConfig(
+        seeds=(0, 1, 2), steps=20, eval_every=10, val_size=32, task_args=(("gap", 3),), target_loss=2.0
+    )
     return ex.lstm_variants(config, cache=False)
 
 
@@ -44,8 +45,11 @@ def test_loss_curves_plot_each_models_mean_band_and_the_baseline(variants):
 
 
 def test_svg_is_deterministic(variants, same_weights, forms):
-    for make in (lambda: fv.loss_curves_figure(variants), lambda: fg.same_weights_figure(same_weights),
-                 lambda: fg.gru_gates_figure(forms)):
+    for make in (
+        lambda: fv.loss_curves_figure(variants),
+        lambda: fg.same_weights_figure(same_weights),
+        lambda: fg.gru_gates_figure(forms),
+    ):
         first, second = svg_html(make(), alt="a figure"), svg_html(make(), alt="a figure")
         assert first == second and first.startswith("<svg")
 

@@ -13,7 +13,7 @@ def test_tanh_rnn_gradient_never_exceeds_lambda_to_the_k(sigma, seed):
     norms = result["norms"]["h"]  # (batch, T), column k
     assert result["sigma_max"] == pytest.approx(sigma)
     k = torch.arange(norms.shape[1], dtype=torch.float64)
-    bound = norms[:, :1] * sigma ** k
+    bound = norms[:, :1] * sigma**k
     assert (norms <= bound * (1 + 1e-9)).all()
     if sigma < 1:
         assert (norms[:, -1] < 1e-3 * norms[:, 0]).all()  # and it does vanish
@@ -63,8 +63,7 @@ def test_singular_value_is_set_exactly():
         set_largest_singular_value(w, 0.0)
 
 
-@pytest.mark.parametrize("kwargs", [{"cell": "elman"}, {"cell": "rnn", "T": 0},
-                                    {"cell": "gru", "forget_bias": 1.0}])
+@pytest.mark.parametrize("kwargs", [{"cell": "elman"}, {"cell": "rnn", "T": 0}, {"cell": "gru", "forget_bias": 1.0}])
 def test_bad_measurement_configs_are_rejected(kwargs):
     with pytest.raises(ValueError, match="got|expected"):
         measure(**kwargs)

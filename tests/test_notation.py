@@ -15,12 +15,15 @@ def test_every_row_names_every_source(rows):
     assert table.count("\n") == len(rows) + 1 and all(s in table for s in notation.SOURCES)
 
 
-@pytest.mark.parametrize("cls, expected", [
-    (snippets.LSTM, ["i", "f", "g", "o"]),
-    (snippets.GRU, ["r", "z", "n"]),
-    (variants.CoupledLSTM, ["f", "g", "o"]),
-    (variants.ChoGRU, ["r", "z", "n"]),
-])
+@pytest.mark.parametrize(
+    "cls, expected",
+    [
+        (snippets.LSTM, ["i", "f", "g", "o"]),
+        (snippets.GRU, ["r", "z", "n"]),
+        (variants.CoupledLSTM, ["f", "g", "o"]),
+        (variants.ChoGRU, ["r", "z", "n"]),
+    ],
+)
 def test_measured_gate_order(cls, expected):
     assert notation.gate_order(cls) == expected
 
@@ -28,8 +31,9 @@ def test_measured_gate_order(cls, expected):
 def test_pytorch_column_matches_the_trace_names():
     pytorch = list(notation.SOURCES).index("PyTorch")
     lstm = {row[0]: row[1][pytorch] for row in notation.LSTM_SYMBOLS}
-    assert [lstm[q] for q in ("input gate", "forget gate", "candidate (cell input)", "output gate")] == \
-        [f"${g}_t$" for g in notation.gate_order(snippets.LSTM)]
+    assert [lstm[q] for q in ("input gate", "forget gate", "candidate (cell input)", "output gate")] == [
+        f"${g}_t$" for g in notation.gate_order(snippets.LSTM)
+    ]
 
 
 def test_measured_order_agrees_with_torch_nn_weights():

@@ -1,39 +1,35 @@
 """The notebook cache: keyed by the code the notebooks import; a damaged entry is dropped, not trusted."""
 
 import json
-import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-import snippets
+from snippets.experiments import cache
 from snippets.site import notebook_cache
 
-PACKAGE = Path(snippets.__file__).parent
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-@pytest.fixture
-def package(tmp_path):
-    copy = tmp_path / "snippets"
-    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+def notebook(path: Path, *cells: str) -> Path:
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": [c]} for c in cells]}), encoding="utf-8")
+    return path
 
 
-def test_the_fingerprint_reads_the_code_on_disk(package):
-    assert notebook_cache.code_fingerprint(package) == notebook_cache.code_fingerprint(PACKAGE)
+def test_the_modules_a_notebook_imports_are_read_from_its_code_cells(tmp_path):
+    nb = notebook(
+        tmp_path / "a.ipynb",
+        "%matplotlib inline\nimport torch\nfrom snippets import LSTM",
+        "def f():\n    import snippets.tasks as t\n    from snippets.experiments import recall",
+    )
+    assert notebook_cache.imported_modules([nb]) == ["snippets", "snippets.experiments", "snippets.tasks"]
 
 
-@pytest.mark.parametrize("change", ["edit a module", "add a module", "rename a module"])
-def test_any_change_to_the_code_changes_the_fingerprint(package, change):
-    before = notebook_cache.code_fingerprint(package)
-    tasks = package / "tasks.py"
-    if change == "edit a module":
-        tasks.write_text(tasks.read_text(encoding="utf-8").replace("0.04", "0.05", 1), encoding="utf-8")
-    elif change == "add a module":
-        (package / "figures" / "extra.py").write_text("X = 1\n", encoding="utf-8")
-    else:
-        tasks.rename(package / "tasks2.py")
-    assert notebook_cache.code_fingerprint(package) != before
+def test_the_site_notebooks_are_fingerprinted_by_what_they_import():
+    notebooks = sorted(DOCS.rglob("*.ipynb"))
+    assert notebooks and all(m.startswith("snippets") for m in notebook_cache.imported_modules(notebooks))
+    assert notebook_cache.code_fingerprint(notebooks) == notebook_cache.code_fingerprint(notebooks)
 
 
 def test_unreadable_entries_are_dropped_with_a_warning(tmp_path):
@@ -47,26 +43,20 @@ def test_unreadable_entries_are_dropped_with_a_warning(tmp_path):
     assert sorted(str(w.message).split()[3] for w in warned) == ["bin.json", "cut.json"]
 
 
-class FakePlugin:
-    def __init__(self):
-        self.config = {"cache": True, "cache_dir": ""}
-        self._used_cache_paths = set()  # what mkdocs-jupyter 0.26 keeps; it deletes the rest
-
-
 @pytest.mark.parametrize("dirty", [False, True])
-def test_a_dirty_build_keeps_the_notebooks_it_does_not_render(tmp_path, monkeypatch, dirty):
-    from types import SimpleNamespace
-    plugin = FakePlugin()
-    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(tmp_path / ".cache" / "snippets"))
-    config = SimpleNamespace(plugins={"mkdocs-jupyter": plugin})
-    folder = tmp_path / ".cache" / "notebooks" / notebook_cache.code_fingerprint()[:16]
-    stale = tmp_path / ".cache" / "notebooks" / "0123456789abcdef"
-    folder.mkdir(parents=True), stale.mkdir()
+def test_prepare_keeps_this_codes_folder_and_drops_only_its_own_older_ones(tmp_path, monkeypatch, dirty):
+    """Older folders of this cache go; whatever else sits in `notebooks/` stays; dirty builds keep all entries."""
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(tmp_path / "root"))
+    plugin = SimpleNamespace(config={"cache": True, "cache_dir": ""}, _used_cache_paths=set())
+    nb = notebook(tmp_path / "n.ipynb", "from snippets import LSTM")
+    parent = cache.root() / "notebooks"  # the root, made and tagged as the project's
+    folder = parent / notebook_cache.code_fingerprint([nb])[:16]
+    older, foreign, readme = parent / "0123456789abcdef", parent / "my-notes", parent / "README"
+    for made in (folder, older, foreign):
+        made.mkdir(parents=True, exist_ok=True)
+    readme.write_text("mine", encoding="utf-8")
     (folder / "entry.json").write_text("{}", encoding="utf-8")
-    notebook_cache.on_startup("serve", dirty)
-    try:
-        notebook_cache.on_pre_build(config)
-    finally:
-        notebook_cache.on_startup("build", False)
-    assert plugin.config["cache_dir"] == str(folder) and not stale.exists()
+    assert notebook_cache.prepare(plugin, [nb], dirty) == folder
+    assert plugin.config["cache_dir"] == str(folder) and not older.exists()
+    assert foreign.is_dir() and readme.read_text(encoding="utf-8") == "mine"
     assert plugin._used_cache_paths == ({folder / "entry.json"} if dirty else set())

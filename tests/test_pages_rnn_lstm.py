@@ -1,4 +1,4 @@
-"""The RNN and LSTM cell pages' own code: `snippets.memory`, the `candidate_growth` experiment,
+"""The RNN and LSTM cell pages' own code: `snippets.candidate`, the `candidate_growth` experiment,
 and what the built pages show (figures, included source, numbers printed from the experiments)."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 from bs4 import BeautifulSoup
 
-from snippets import memory
+from snippets import candidate, interpret
 from snippets import experiments as E
 from snippets.cells import lstm_step, rnn_step
 from snippets.seeding import data_generator
@@ -14,7 +14,7 @@ from snippets.tasks import Recall
 from snippets.train import SequenceModel
 
 # --------------------------------------------------------------------------------------
-# snippets.memory: the candidate's nonlinearity
+# snippets.candidate: the candidate's nonlinearity
 # --------------------------------------------------------------------------------------
 
 
@@ -22,7 +22,7 @@ def test_tanh_candidate_step_is_the_lstm_step():
     torch.manual_seed(0)
     xw, h, c = torch.randn(5, 16), torch.randn(5, 4), torch.randn(5, 4)
     weight_hh, bias_hh = torch.randn(16, 4), torch.randn(16)
-    (h1, c1), gates1 = memory.lstm_step_with_candidate(xw, h, c, weight_hh, bias_hh)
+    (h1, c1), gates1 = candidate.lstm_step_with_candidate(xw, h, c, weight_hh, bias_hh)
     (h2, c2), gates2 = lstm_step(xw, h, c, weight_hh, bias_hh)
     torch.testing.assert_close((h1, c1, *gates1), (h2, c2, *gates2))
 
@@ -30,33 +30,36 @@ def test_tanh_candidate_step_is_the_lstm_step():
 def test_relu_candidate_writes_are_never_negative():
     torch.manual_seed(1)
     xw, h, c = torch.randn(8, 12) * 5, torch.zeros(8, 3), torch.zeros(8, 3)
-    (_, c1), (i, _, g, _) = memory.lstm_step_with_candidate(xw, h, c, torch.randn(12, 3), None, torch.relu)
+    (_, c1), (i, _, g, _) = candidate.lstm_step_with_candidate(xw, h, c, torch.randn(12, 3), None, torch.relu)
     assert (g >= 0).all() and (c1 >= 0).all() and (g > 1).any()  # unbounded above, unlike tanh
 
 
 def test_cell_state_growth_is_seeded_and_bounded_for_tanh():
-    tanh = memory.cell_state_growth("tanh", input_scale=16.0, steps=40, hidden_size=8, batch=4)
-    assert tanh == memory.cell_state_growth("tanh", input_scale=16.0, steps=40, hidden_size=8, batch=4)
+    tanh = candidate.cell_state_growth("tanh", input_scale=16.0, steps=40, hidden_size=8, batch=4)
+    assert tanh == candidate.cell_state_growth("tanh", input_scale=16.0, steps=40, hidden_size=8, batch=4)
     assert len(tanh["mean_abs_c"]) == 40 and max(tanh["max_write"]) <= 1.0  # float32 tanh can round to 1
     # |c_t| <= |c_{t-1}| + 1 for a tanh candidate, so after t steps the mean is below t
     assert all(m < t + 1 for t, m in enumerate(tanh["mean_abs_c"]))
-    relu = memory.cell_state_growth("relu", input_scale=16.0, steps=40, hidden_size=8, batch=4)
+    relu = candidate.cell_state_growth("relu", input_scale=16.0, steps=40, hidden_size=8, batch=4)
     assert max(relu["max_write"]) > 1.0
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"candidate": "sigmoid"}, ValueError, "expected candidate 'tanh' or 'relu', got 'sigmoid'"),
-    ({"candidate": "tanh", "input_scale": 0}, ValueError, "expected input_scale > 0, got 0"),
-    ({"candidate": "tanh", "steps": 0}, ValueError, "expected steps >= 1, got 0"),
-    ({"candidate": "tanh", "batch": 2.0}, TypeError, "expected batch to be an int"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"candidate": "sigmoid"}, ValueError, "expected candidate 'tanh' or 'relu', got 'sigmoid'"),
+        ({"candidate": "tanh", "input_scale": 0}, ValueError, "expected input_scale > 0, got 0"),
+        ({"candidate": "tanh", "steps": 0}, ValueError, "expected steps >= 1, got 0"),
+        ({"candidate": "tanh", "batch": 2.0}, TypeError, "expected batch to be an int"),
+    ],
+)
 def test_cell_state_growth_rejects_bad_input(kwargs, error, message):
     with pytest.raises(error, match=message):
-        memory.cell_state_growth(**kwargs)
+        candidate.cell_state_growth(**kwargs)
 
 
 # --------------------------------------------------------------------------------------
-# snippets.memory: what a recall LSTM holds
+# snippets.candidate: what a recall LSTM holds
 # --------------------------------------------------------------------------------------
 
 
@@ -68,7 +71,7 @@ def untrained_recall_model(gap=3, seed=0):
 
 def test_recall_traces_match_the_torch_model_they_come_from():
     model, task = untrained_recall_model()
-    traces = memory.recall_traces(model.state_dict(), gap=3, n=20, seed=4)
+    traces = interpret.recall_traces(model.state_dict(), gap=3, n=20, seed=4)
     x, subject = task.sample(20, data_generator(4, stream=1))
     with torch.no_grad():
         output, _ = model.rnn(x)
@@ -82,32 +85,33 @@ def test_recall_traces_match_the_torch_model_they_come_from():
 def test_recall_traces_reject_other_models_and_tasks():
     task = Recall()
     other = SequenceModel("lstm", task.input_size - 2, 6, task.output_size)
-    with pytest.raises(ValueError, match=f"weights expect input size {task.input_size - 2}, "
-                                         f"the recall task has {task.input_size}"):
-        memory.recall_traces(other.state_dict(), gap=3)
+    with pytest.raises(
+        ValueError, match=f"weights expect input size {task.input_size - 2}, the recall task has {task.input_size}"
+    ):
+        interpret.recall_traces(other.state_dict(), gap=3)
     gru = SequenceModel("gru", task.input_size, 6, task.output_size)
     with pytest.raises(ValueError, match="expected an LSTM's state_dict, got one of a GRU layer"):
-        memory.recall_traces(gru.state_dict(), gap=3)
+        interpret.recall_traces(gru.state_dict(), gap=3)
     with pytest.raises(ValueError, match="expected n >= 1, got 0"):
-        memory.recall_traces(untrained_recall_model()[0].state_dict(), gap=3, n=0)
+        interpret.recall_traces(untrained_recall_model()[0].state_dict(), gap=3, n=0)
 
 
 def test_subject_variance_and_carrying_units():
     subject = np.array([0, 0, 1, 1, 2, 2])
     c = np.zeros((6, 3))
-    c[:, 0] = subject * 2.0          # depends only on the subject: share 1
+    c[:, 0] = subject * 2.0  # depends only on the subject: share 1
     c[:, 1] = [1, -1, 1, -1, 1, -1]  # independent of it: share 0
     c[:, 2] = subject * 0.1 + [0.1, -0.1] * 3
-    between, share = memory.subject_variance(c, subject)
+    between, share = interpret.subject_variance(c, subject)
     np.testing.assert_allclose(share[:2], [1.0, 0.0], atol=1e-12)
     assert 0 < share[2] < 1 and between[0] > between[2] > between[1]
-    assert memory.carrying_units(c, subject, 2) == [0, 2]
-    over_time = memory.subject_variance(np.stack([c, c]), subject)[1]
+    assert interpret.carrying_units(c, subject, 2) == [0, 2]
+    over_time = interpret.subject_variance(np.stack([c, c]), subject)[1]
     assert over_time.shape == (2, 3)
     with pytest.raises(ValueError, match="expected c of shape .* with 6 sequences, got \\(5, 3\\)"):
-        memory.subject_variance(c[:5], subject)
+        interpret.subject_variance(c[:5], subject)
     with pytest.raises(ValueError, match="asked for 4 units of 3"):
-        memory.carrying_units(c, subject, 4)
+        interpret.carrying_units(c, subject, 4)
 
 
 # --------------------------------------------------------------------------------------
@@ -142,6 +146,7 @@ def test_candidate_growth_is_on_the_site():
 def page(built_site):
     def read(name):
         return BeautifulSoup((built_site / name / "index.html").read_text(encoding="utf-8"), "html.parser")
+
     return read
 
 
@@ -179,5 +184,5 @@ def test_lstm_page_prints_the_recall_and_candidate_numbers(page):
     recall = E.recall()
     accuracies = recall["cells"]["lstm"]["accuracy"]
     assert "gap 5: " + ", ".join(f"{a:.2f}" for a in accuracies[0]) in text
-    assert "with the tanh candidate" in text and "snippets.memory.carrying_units" in text
+    assert "with the tanh candidate" in text and "snippets.interpret.carrying_units" in text
     assert "def lstm_step_with_candidate(" in " ".join(b.get_text() for b in page("lstm-cell").select("pre"))

@@ -6,7 +6,8 @@ import time
 import pytest
 import torch
 
-from snippets import pool, seeding
+from snippets import seeding
+from snippets.experiments import pool
 
 
 def draw(seed: int) -> list[float]:

@@ -22,15 +22,16 @@ def site(built_site):
 @pytest.fixture(scope="module")
 def pages(site):
     """{path relative to the site: parsed HTML} for every HTML page."""
-    return {str(path.relative_to(site)): BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-            for path in sorted(site.rglob("*.html"))}
+    return {
+        str(path.relative_to(site)): BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for path in sorted(site.rglob("*.html"))
+    }
 
 
 def nav_sources(nav) -> list[str]:
     """The source files named in an mkdocs.yml `nav:` (nested lists of strings or {title: ...})."""
     items = nav.values() if isinstance(nav, dict) else nav if isinstance(nav, list) else [nav]
-    return [source for item in items for source in
-            ([item] if isinstance(item, str) else nav_sources(item))]
+    return [source for item in items for source in ([item] if isinstance(item, str) else nav_sources(item))]
 
 
 def built_path(source: str) -> str:
@@ -86,7 +87,7 @@ def test_math_is_mathml_and_no_tex_is_left(pages):
             assert wrapper.find("math"), f"{path}: math left unrendered: {wrapper.get_text()[:80]!r}"
         text = text_outside_code(soup)
         for delimiter in ("\\(", "\\[", "$$", "\\begin{"):
-            assert delimiter not in text, f"{path}: raw TeX {delimiter!r} in: {text[text.find(delimiter):][:80]!r}"
+            assert delimiter not in text, f"{path}: raw TeX {delimiter!r} in: {text[text.find(delimiter) :][:80]!r}"
 
 
 def test_lstm_page_includes_the_real_source(pages):
@@ -106,8 +107,15 @@ def test_nothing_is_loaded_from_another_site(site, pages):
     for path, soup in pages.items():
         for element in soup.find_all("link", rel="canonical"):
             element.decompose()  # names the page's public address (site_url); nothing loads it
-        for tag, attribute in [("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"),
-                               ("source", "src"), ("video", "src"), ("audio", "src")]:
+        for tag, attribute in [
+            ("script", "src"),
+            ("link", "href"),
+            ("img", "src"),
+            ("iframe", "src"),
+            ("source", "src"),
+            ("video", "src"),
+            ("audio", "src"),
+        ]:
             for element in soup.find_all(tag, attrs={attribute: True}):
                 assert not REMOTE.match(element[attribute]), f"{path}: <{tag} {attribute}={element[attribute]!r}>"
         for script in soup.find_all("script", src=False):

@@ -124,11 +124,18 @@ def test_char_unigram_baseline_matches_direct_count(corpus):
     assert 3 < corpus.baseline_bpc < 7
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AddingProblem(T=0), lambda: AddingProblem(variant="other"),
-    lambda: AddingProblem(T=10, variant="hochreiter"), lambda: CopyMemory(T=0),
-    lambda: Recall(gap=-1), lambda: make_task("nope"), lambda: CopyMemory().sample(0, gen()),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AddingProblem(T=0),
+        lambda: AddingProblem(variant="other"),
+        lambda: AddingProblem(T=10, variant="hochreiter"),
+        lambda: CopyMemory(T=0),
+        lambda: Recall(gap=-1),
+        lambda: make_task("nope"),
+        lambda: CopyMemory().sample(0, gen()),
+    ],
+)
 def test_bad_configs_name_what_was_expected_and_got(make):
     with pytest.raises(ValueError, match=r"(must|needs|expected).*got|expected one of"):
         make()

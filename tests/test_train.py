@@ -7,8 +7,15 @@ import torch
 
 from snippets.seeding import seed_everything
 from snippets.tasks import AddingProblem, CopyMemory
-from snippets.train import (SequenceModel, TrainConfig, count_parameters, matched_hidden_size,
-                            set_forget_bias, train, train_cell)
+from snippets.train import (
+    SequenceModel,
+    TrainConfig,
+    count_parameters,
+    matched_hidden_size,
+    set_forget_bias,
+    train,
+    train_cell,
+)
 
 
 def small(**kw):
@@ -39,8 +46,9 @@ def test_clipping_bounds_the_update_but_the_recorded_norm_is_before_clipping():
     seed_everything(0)
     model = SequenceModel("rnn", 2, 8, 1)
     before = [p.detach().clone() for p in model.parameters()]
-    log = train(model, task, TrainConfig(steps=1, batch_size=8, lr=1.0, optimizer="sgd",
-                                         clip=1e-3, val_size=8, eval_every=1))
+    log = train(
+        model, task, TrainConfig(steps=1, batch_size=8, lr=1.0, optimizer="sgd", clip=1e-3, val_size=8, eval_every=1)
+    )
     step = torch.cat([(p.detach() - q).flatten() for p, q in zip(model.parameters(), before)])
     assert float(step.norm()) == pytest.approx(1e-3, rel=1e-4)  # lr 1 x clipped norm
     assert log["grad_norm"][0] > 1e-3
@@ -84,6 +92,7 @@ def test_matched_hidden_size_is_the_closest_parameter_count(cell):
 
     def gap(size):
         return abs(count_parameters(SequenceModel(cell, 2, size, 1)) - target)
+
     assert gap(h) <= gap(h - 1) and gap(h) <= gap(h + 1)
     if cell == "lstm":
         assert h == 32

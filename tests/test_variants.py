@@ -104,8 +104,14 @@ def test_lstm_variant_steps_gradcheck(name):
     step, gates, peepholes = STEPS[name]
     g = torch.Generator().manual_seed(0)
     new = lambda *shape: torch.randn(*shape, dtype=torch.float64, generator=g, requires_grad=True)  # noqa: E731
-    args = (new(B, gates * HIDDEN), new(B, HIDDEN), new(B, HIDDEN), new(gates * HIDDEN, HIDDEN), new(gates * HIDDEN),
-            *(new(HIDDEN) for _ in range(peepholes)))
+    args = (
+        new(B, gates * HIDDEN),
+        new(B, HIDDEN),
+        new(B, HIDDEN),
+        new(gates * HIDDEN, HIDDEN),
+        new(gates * HIDDEN),
+        *(new(HIDDEN) for _ in range(peepholes)),
+    )
     assert torch.autograd.gradcheck(lambda *a: step(*a)[0], args)
 
 
@@ -121,8 +127,9 @@ def test_variants_take_every_input_form(cls):
     m = cls(INPUT, HIDDEN, num_layers=2, bidirectional=True, batch_first=True)
     out, _ = m(torch.randn(B, T, INPUT))
     assert out.shape == (B, T, 2 * HIDDEN)
-    packed = pack_padded_sequence(torch.randn(B, T, INPUT), torch.tensor([3, 7, 5]), batch_first=True,
-                                  enforce_sorted=False)
+    packed = pack_padded_sequence(
+        torch.randn(B, T, INPUT), torch.tensor([3, 7, 5]), batch_first=True, enforce_sorted=False
+    )
     out, _ = m(packed)
     assert out.data.shape == (15, 2 * HIDDEN)
     with pytest.raises(snippets.RNNInputError, match="size 2 in its last dimension, got 5"):
@@ -143,7 +150,9 @@ def test_set_forget_bias_needs_biases():
         variants.set_forget_bias(nn.LSTM(INPUT, HIDDEN, bias=False), 1.0)
 
 
-@pytest.mark.parametrize("module", [variants.CoupledLSTM(INPUT, HIDDEN), variants.LSTM1997(INPUT, HIDDEN), nn.GRU(INPUT, HIDDEN)])
+@pytest.mark.parametrize(
+    "module", [variants.CoupledLSTM(INPUT, HIDDEN), variants.LSTM1997(INPUT, HIDDEN), nn.GRU(INPUT, HIDDEN)]
+)
 def test_set_forget_bias_refuses_other_gate_orders(module):
     with pytest.raises(ValueError, match=r"gates stacked \(i, f, g, o\), got"):
         variants.set_forget_bias(module, 1.0)

@@ -3,7 +3,7 @@
 Every experiment returns plain data (lists, numbers, strings; tensors only for
 trained weights), runs every curve on several seeds, and states its budget in
 its config: where a result depends on the budget, the budget is part of the
-result. Runs go to the worker processes of `snippets.pool`, one thread each.
+result. Runs go to the worker processes of `snippets.experiments.pool`, one thread each.
 One module per group of pages; this one lists what the site shows and runs it.
 
 Results of the default configs (2-core CPU, torch 2.13.0) are what the pages
@@ -15,25 +15,118 @@ from __future__ import annotations
 import functools
 import time
 
-from .. import cache, pool
 # The experiments, their configs, and the helpers the pages and tests call, by group of pages.
-from .cell_comparisons import AddingConfig, CharConfig, CopyConfig, RecallConfig, adding_problem, char_model, copy_task, recall
-from .comparison import (GATES, StepTimeConfig, layer_parameters, model_parameters, parameter_counts, step_time,
-                         steps_to_threshold, task_sizes)
-from .gradient_flow import (CandidateConfig, ExplodingConfig, GradientConfig, candidate_growth, exploding_gradients,
-                            gradient_decay_gru, gradient_decay_lstm, gradient_decay_rnn)
-from .runs import TRAINING, hidden_sizes, summarise
-from .speed import SpeedConfig, speed
-from .text import (TextModelConfig, TextUnitsConfig, busy_window, generate, text_model, text_units, unit_traces,
-                   validation_texts)
-from .variants import (GRUFormsConfig, SameWeightsConfig, VariantsConfig, gru_forms, gru_forms_same_weights,
-                       lstm_variants, update_gate_extremes)
+from . import cache, pool
+from .cost import (
+    GATES,
+    StepTimeConfig,
+    layer_parameters,
+    model_parameters,
+    parameter_counts,
+    step_time,
+    steps_to_threshold,
+    task_sizes,
+)
+from .gradient_flow import (
+    CandidateConfig,
+    ExplodingConfig,
+    GradientConfig,
+    candidate_growth,
+    exploding_gradients,
+    gradient_decay_gru,
+    gradient_decay_lstm,
+    gradient_decay_rnn,
+)
+from .real_text import (
+    TextModelConfig,
+    TextUnitsConfig,
+    busy_window,
+    generate,
+    text_model,
+    text_units,
+    unit_traces,
+    validation_texts,
+)
+from .reuse import SpeedConfig, speed
+from .runs import hidden_sizes, summarise
+from .training import AddingConfig, CharConfig, CopyConfig, RecallConfig, adding_problem, char_model, copy_task, recall
+from .variants import (
+    GRUFormsConfig,
+    SameWeightsConfig,
+    VariantsConfig,
+    gru_forms,
+    gru_forms_same_weights,
+    lstm_variants,
+    update_gate_extremes,
+)
+
+__all__ = [
+    "cache",
+    "pool",
+    "GATES",
+    "StepTimeConfig",
+    "layer_parameters",
+    "model_parameters",
+    "parameter_counts",
+    "step_time",
+    "steps_to_threshold",
+    "task_sizes",
+    "CandidateConfig",
+    "ExplodingConfig",
+    "GradientConfig",
+    "candidate_growth",
+    "exploding_gradients",
+    "gradient_decay_gru",
+    "gradient_decay_lstm",
+    "gradient_decay_rnn",
+    "TextModelConfig",
+    "TextUnitsConfig",
+    "busy_window",
+    "generate",
+    "text_model",
+    "text_units",
+    "unit_traces",
+    "validation_texts",
+    "SpeedConfig",
+    "speed",
+    "hidden_sizes",
+    "summarise",
+    "AddingConfig",
+    "CharConfig",
+    "CopyConfig",
+    "RecallConfig",
+    "adding_problem",
+    "char_model",
+    "copy_task",
+    "recall",
+    "GRUFormsConfig",
+    "SameWeightsConfig",
+    "VariantsConfig",
+    "gru_forms",
+    "gru_forms_same_weights",
+    "lstm_variants",
+    "update_gate_extremes",
+    "ALL",
+    "SIDE_BY_SIDE",
+    "run_all",
+]
 
 # What the site shows: (experiment, config); None is the experiment's default config.
-ALL = ((adding_problem, None), (adding_problem, AddingConfig(match="params")), (copy_task, None),
-       (recall, None), (char_model, None), (gradient_decay_rnn, None), (gradient_decay_lstm, None),
-       (gradient_decay_gru, None), (exploding_gradients, None), (candidate_growth, None),
-       (lstm_variants, None), (gru_forms, None), (gru_forms_same_weights, None))
+ALL = (
+    (adding_problem, None),
+    (adding_problem, AddingConfig(match="params")),
+    (copy_task, None),
+    (recall, None),
+    (char_model, None),
+    (gradient_decay_rnn, None),
+    (gradient_decay_lstm, None),
+    (gradient_decay_gru, None),
+    (exploding_gradients, None),
+    (candidate_growth, None),
+    (lstm_variants, None),
+    (gru_forms, None),
+    (gru_forms_same_weights, None),
+)
 ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison and real-text pages
 ALL += ((speed, None),)  # reuse page
 
@@ -41,8 +134,16 @@ ALL += ((speed, None),)  # reuse page
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`
 # runs them side by side, so the pool stays busy while one of them waits for its slowest run.
 # The longest runs first (text_model is one run of half a minute), so none is left alone at the end.
-SIDE_BY_SIDE = (text_model, adding_problem, copy_task, recall, char_model, exploding_gradients, lstm_variants,
-                gru_forms)
+SIDE_BY_SIDE = (
+    text_model,
+    adding_problem,
+    copy_task,
+    recall,
+    char_model,
+    exploding_gradients,
+    lstm_variants,
+    gru_forms,
+)
 
 
 last_run_seconds: float | None = None  # wall clock of this process's last run_all

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import gradients, memory, pool, seeding, tasks, train
-from ..cache import experiment
+from .. import candidate, gradients, seeding, tasks, train
 from ..train import TrainConfig
-from .runs import TRAINING, slim
+from . import pool
+from .cache import experiment
+from .runs import slim
 
 
 @dataclass(frozen=True)
@@ -29,39 +30,47 @@ class GradientConfig:
 
 def _norm_curves(cell: str, config: GradientConfig, **kwargs) -> dict:
     """Per distance k: mean over the batch per seed, then mean/min/max over seeds, per path."""
-    runs = pool.in_process(functools.partial(gradients.measure, cell, config.T, config.hidden_size,
-                                         config.input_size, config.batch, **kwargs),
-                       [(seed,) for seed in config.seeds])
+    runs = pool.in_process(
+        functools.partial(
+            gradients.measure, cell, config.T, config.hidden_size, config.input_size, config.batch, **kwargs
+        ),
+        [(seed,) for seed in config.seeds],
+    )
     out = {"k": list(range(config.T)), "sigma_max": [r["sigma_max"] for r in runs]}
     for path in runs[0]["norms"]:
         per_seed = torch.stack([r["norms"][path].mean(0) for r in runs])
-        out[path] = {"per_seed": per_seed.tolist(), "mean": per_seed.mean(0).tolist(),
-                     "min": per_seed.min(0).values.tolist(), "max": per_seed.max(0).values.tolist(),
-                     # the largest per-sequence ratio to the first norm, for the bound check
-                     "max_ratio": torch.stack([r["norms"][path] / r["norms"][path][:, :1]
-                                               for r in runs]).amax((0, 1)).tolist()}
+        out[path] = {
+            "per_seed": per_seed.tolist(),
+            "mean": per_seed.mean(0).tolist(),
+            "min": per_seed.min(0).values.tolist(),
+            "max": per_seed.max(0).values.tolist(),
+            # the largest per-sequence ratio to the first norm, for the bound check
+            "max_ratio": torch.stack([r["norms"][path] / r["norms"][path][:, :1] for r in runs]).amax((0, 1)).tolist(),
+        }
     return out
 
 
-@experiment("gradient_decay_rnn", modules=(gradients, train, seeding))
+@experiment("gradient_decay_rnn")
 def gradient_decay_rnn(config: GradientConfig = GradientConfig()) -> dict:
     """tanh RNN: ||dL/dh_{T-k}|| against k at each largest singular value, and the bound lambda_1^k."""
     out = {}
     for sigma in config.sigmas:
         curves = _norm_curves("rnn", config, sigma=sigma)
-        curves["bound"] = [sigma ** k for k in curves["k"]]
+        curves["bound"] = [sigma**k for k in curves["k"]]
         out[str(sigma)] = curves
     return {"sigmas": list(config.sigmas), "curves": out}
 
 
-@experiment("gradient_decay_lstm", modules=(gradients, train, seeding))
+@experiment("gradient_decay_lstm")
 def gradient_decay_lstm(config: GradientConfig = GradientConfig()) -> dict:
     """LSTM: hidden-state and cell-state gradient norms against k at each forget-gate bias."""
-    return {"forget_biases": list(config.forget_biases),
-            "curves": {str(b): _norm_curves("lstm", config, forget_bias=b) for b in config.forget_biases}}
+    return {
+        "forget_biases": list(config.forget_biases),
+        "curves": {str(b): _norm_curves("lstm", config, forget_bias=b) for b in config.forget_biases},
+    }
 
 
-@experiment("gradient_decay_gru", modules=(gradients, train, seeding))
+@experiment("gradient_decay_gru")
 def gradient_decay_gru(config: GradientConfig = GradientConfig()) -> dict:
     """GRU at torch's default initialisation: hidden-state and update-gate-path norms against k."""
     return {"curves": _norm_curves("gru", config)}
@@ -96,19 +105,30 @@ def _run_exploding(config: ExplodingConfig, clip, seed: int) -> dict:
     seeding.seed_everything(seed)
     model = train.SequenceModel("rnn", task.input_size, config.hidden_size, task.output_size)
     gradients.set_largest_singular_value(model.rnn.weight_hh_l0, config.sigma)
-    log = train.train(model, task, TrainConfig(
-        steps=config.steps, batch_size=config.batch_size, lr=config.lr, optimizer="sgd",
-        clip=clip, eval_every=config.eval_every, val_size=1024, seed=seed))
+    log = train.train(
+        model,
+        task,
+        TrainConfig(
+            steps=config.steps,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            optimizer="sgd",
+            clip=clip,
+            eval_every=config.eval_every,
+            val_size=1024,
+            seed=seed,
+        ),
+    )
     return slim(log)
 
 
-@experiment("exploding_gradients", modules=(gradients, *TRAINING))
+@experiment("exploding_gradients")
 def exploding_gradients(config: ExplodingConfig = ExplodingConfig()) -> dict:
     """Per clip setting: status, gradient norms and validation MSE per seed; baseline 1/6."""
     runs = pool.run_jobs(_run_exploding, [(config, clip, seed) for clip in config.clips for seed in config.seeds])
     out = {"baseline": tasks.AddingProblem(T=config.T).baseline, "runs": {}}
     for i, clip in enumerate(config.clips):
-        group = runs[i * len(config.seeds):(i + 1) * len(config.seeds)]
+        group = runs[i * len(config.seeds) : (i + 1) * len(config.seeds)]
         out["runs"][str(clip)] = {
             "status": [r["status"] for r in group],
             "steps_run": [r["steps_run"] for r in group],
@@ -141,16 +161,25 @@ class CandidateConfig:
     forget_bias: float = 1.0
 
 
-@experiment("candidate_growth", modules=(memory, seeding))
+@experiment("candidate_growth")
 def candidate_growth(config: CandidateConfig = CandidateConfig()) -> dict:
     """Per candidate and input scale, per seed: mean |c_t|, saturated share and largest write per step."""
     if not config.scales or any(not s > 0 for s in config.scales):
         raise ValueError(f"scales must be positive numbers, got {config.scales!r}")
-    jobs = [(cand, scale, seed, config.steps, config.hidden_size, config.input_size, config.batch,
-             config.forget_bias)
-            for cand in config.candidates for scale in config.scales for seed in config.seeds]
-    runs = iter(pool.in_process(memory.cell_state_growth, jobs))
-    return {"scales": list(config.scales), "seeds": list(config.seeds), "steps": config.steps,
-            "forget_bias": config.forget_bias,
-            "runs": {cand: {str(scale): [next(runs) for _ in config.seeds] for scale in config.scales}
-                     for cand in config.candidates}}
+    jobs = [
+        (cand, scale, seed, config.steps, config.hidden_size, config.input_size, config.batch, config.forget_bias)
+        for cand in config.candidates
+        for scale in config.scales
+        for seed in config.seeds
+    ]
+    runs = iter(pool.in_process(candidate.cell_state_growth, jobs))
+    return {
+        "scales": list(config.scales),
+        "seeds": list(config.seeds),
+        "steps": config.steps,
+        "forget_bias": config.forget_bias,
+        "runs": {
+            cand: {str(scale): [next(runs) for _ in config.seeds] for scale in config.scales}
+            for cand in config.candidates
+        },
+    }

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
 import torch
 
-from .. import pool, seeding, tasks, train
+from .. import tasks, train
 from ..train import TrainConfig
+from . import pool
 
-def train_run(cell: str, task_name: str, task_args: dict, hidden_size: int, config: dict,
-              forget_bias: float | None = None, keep_weights: bool = False) -> dict:
+
+def train_run(
+    cell: str,
+    task_name: str,
+    task_args: dict,
+    hidden_size: int,
+    config: dict,
+    forget_bias: float | None = None,
+    keep_weights: bool = False,
+) -> dict:
     """One training run (a job for the pool): build the task, train, return the log."""
     task = tasks.make_task(task_name, **task_args)
     model, log = train.train_cell(cell, task, hidden_size, TrainConfig(**config), forget_bias=forget_bias)
@@ -33,10 +41,14 @@ def summarise(logs: list[dict], key: str = "val_loss", steps_key: str = "val_ste
         values = list(log[key])
         rows.append(values + [values[-1]] * (len(grid) - len(values)))
     table = torch.tensor(rows, dtype=torch.float64)
-    return {"step": list(grid), "mean": table.mean(0).tolist(),
-            "std": table.std(0, unbiased=len(rows) > 1).tolist(),
-            "min": table.min(0).values.tolist(), "max": table.max(0).values.tolist(),
-            "stopped": [log[steps_key][-1] for log in logs]}
+    return {
+        "step": list(grid),
+        "mean": table.mean(0).tolist(),
+        "std": table.std(0, unbiased=len(rows) > 1).tolist(),
+        "min": table.min(0).values.tolist(),
+        "max": table.max(0).values.tolist(),
+        "stopped": [log[steps_key][-1] for log in logs],
+    }
 
 
 def slim(log: dict) -> dict:
@@ -53,19 +65,28 @@ def hidden_sizes(cells, hidden_size: int, match: str, task) -> dict:
         return {cell: hidden_size for cell in cells}
     if match != "params":
         raise ValueError(f"match must be 'hidden' or 'params', got {match!r}")
-    reference = train.count_parameters(
-        train.SequenceModel("lstm", task.input_size, hidden_size, task.output_size))
-    return {cell: train.matched_hidden_size(cell, reference, task.input_size, task.output_size)
-            for cell in cells}
+    reference = train.count_parameters(train.SequenceModel("lstm", task.input_size, hidden_size, task.output_size))
+    return {cell: train.matched_hidden_size(cell, reference, task.input_size, task.output_size) for cell in cells}
 
 
-def compare_cells(task_name: str, task_args: dict, cells, seeds, hidden_size: int, match: str,
-                   config: TrainConfig, keep_weights_of=()) -> dict:
+def compare_cells(
+    task_name: str, task_args: dict, cells, seeds, hidden_size: int, match: str, config: TrainConfig, keep_weights_of=()
+) -> dict:
     task = tasks.make_task(task_name, **task_args)
     sizes = hidden_sizes(cells, hidden_size, match, task)
-    jobs = [(cell, task_name, task_args, sizes[cell], {**asdict(config), "seed": seed}, None,
-             cell in keep_weights_of and seed == seeds[0])
-            for cell in cells for seed in seeds]
+    jobs = [
+        (
+            cell,
+            task_name,
+            task_args,
+            sizes[cell],
+            {**asdict(config), "seed": seed},
+            None,
+            cell in keep_weights_of and seed == seeds[0],
+        )
+        for cell in cells
+        for seed in seeds
+    ]
     logs = pool.run_jobs(train_run, jobs)
     out = {"baseline": task.baseline, "hidden_size": sizes, "cells": {}}
     for cell in cells:
@@ -85,8 +106,3 @@ def check_cells(cells) -> None:
     unknown = [c for c in cells if c not in train.CELLS]
     if unknown or not cells:
         raise ValueError(f"cells must be a non-empty subset of {sorted(train.CELLS)}, got {cells!r}")
-
-
-# Modules whose whole source every training experiment depends on (the cache key): this one too,
-# since its helpers live outside the experiments' own modules, where the key does not look.
-TRAINING = (tasks, train, seeding, sys.modules[__name__])

@@ -8,25 +8,34 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .. import pool, seeding, tasks, train
-from ..cache import experiment
+from .. import seeding, tasks, train
 from ..train import TrainConfig
-from .runs import TRAINING, slim, summarise
+from . import pool
+from .cache import experiment
+from .runs import slim, summarise
 
 
 def _variant_layers() -> dict:
     """Model name -> (layer class, forget-gate bias or None): the models of the two pages."""
     from .. import layers, variants
-    return {"lstm": (layers.LSTM, None), "lstm_fb1": (layers.LSTM, 1.0),
-            "lstm1997": (variants.LSTM1997, None), "peephole": (variants.PeepholeLSTM, None),
-            "coupled": (variants.CoupledLSTM, None),
-            "gru": (layers.GRU, None), "cho_gru": (variants.ChoGRU, None)}
+
+    return {
+        "lstm": (layers.LSTM, None),
+        "lstm_fb1": (layers.LSTM, 1.0),
+        "lstm1997": (variants.LSTM1997, None),
+        "peephole": (variants.PeepholeLSTM, None),
+        "coupled": (variants.CoupledLSTM, None),
+        "gru": (layers.GRU, None),
+        "cho_gru": (variants.ChoGRU, None),
+    }
 
 
-def _run_variant(model_name: str, task_name: str, task_args: dict, hidden_size: int, config: dict,
-                 keep_weights: bool = False) -> dict:
+def _run_variant(
+    model_name: str, task_name: str, task_args: dict, hidden_size: int, config: dict, keep_weights: bool = False
+) -> dict:
     """One training run of a `snippets` layer by model name (a job for the pool)."""
     from ..variants import set_forget_bias
+
     layer_class, forget_bias = _variant_layers()[model_name]
     task = tasks.make_task(task_name, **task_args)
     seeding.seed_everything(config["seed"])  # the same seed gives the same initial weights
@@ -41,8 +50,9 @@ def _run_variant(model_name: str, task_name: str, task_args: dict, hidden_size: 
     return slim(log)
 
 
-def _compare_models(models, task_name: str, task_args: dict, seeds, hidden_size: int,
-                    config: TrainConfig, keep_weights_of=()) -> dict:
+def _compare_models(
+    models, task_name: str, task_args: dict, seeds, hidden_size: int, config: TrainConfig, keep_weights_of=()
+) -> dict:
     """Every model on every seed, same task, hidden size and budget; summaries per model."""
     known = _variant_layers()
     if not models or any(m not in known for m in models):
@@ -50,12 +60,28 @@ def _compare_models(models, task_name: str, task_args: dict, seeds, hidden_size:
     if len(seeds) < 1 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, at least one, got {seeds!r}")
     task = tasks.make_task(task_name, **task_args)
-    jobs = [(m, task_name, task_args, hidden_size, {**asdict(config), "seed": seed},
-             m in keep_weights_of and seed == seeds[0]) for m in models for seed in seeds]
+    jobs = [
+        (
+            m,
+            task_name,
+            task_args,
+            hidden_size,
+            {**asdict(config), "seed": seed},
+            m in keep_weights_of and seed == seeds[0],
+        )
+        for m in models
+        for seed in seeds
+    ]
     logs = pool.run_jobs(_run_variant, jobs)
-    out = {"baseline": task.baseline, "task": task_name, "task_args": dict(task_args),
-           "hidden_size": hidden_size, "seeds": list(seeds), "models": {},
-           "budget": {k: getattr(config, k) for k in ("steps", "batch_size", "lr", "clip", "target_loss")}}
+    out = {
+        "baseline": task.baseline,
+        "task": task_name,
+        "task_args": dict(task_args),
+        "hidden_size": hidden_size,
+        "seeds": list(seeds),
+        "models": {},
+        "budget": {k: getattr(config, k) for k in ("steps", "batch_size", "lr", "clip", "target_loss")},
+    }
     for m in models:
         runs = [log for log in logs if log["model"] == m]
         out["models"][m] = {
@@ -91,21 +117,28 @@ class VariantsConfig:
 
 
 def _variant_train_config(config) -> TrainConfig:
-    return TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, clip=1.0,
-                       eval_every=config.eval_every, val_size=config.val_size,
-                       target_loss=config.target_loss)
+    return TrainConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        clip=1.0,
+        eval_every=config.eval_every,
+        val_size=config.val_size,
+        target_loss=config.target_loss,
+    )
 
 
-def _layer_code():
-    from .. import bptt, cells, layers, variants
-    return (cells, layers, bptt, variants)
-
-
-@experiment("lstm_variants", modules=(*TRAINING, *_layer_code()))
+@experiment("lstm_variants")
 def lstm_variants(config: VariantsConfig = VariantsConfig()) -> dict:
     """Validation loss against steps per LSTM variant, over seeds, with parameter counts and baseline."""
-    return _compare_models(config.models, config.task, dict(config.task_args), config.seeds,
-                           config.hidden_size, _variant_train_config(config))
+    return _compare_models(
+        config.models,
+        config.task,
+        dict(config.task_args),
+        config.seeds,
+        config.hidden_size,
+        _variant_train_config(config),
+    )
 
 
 @dataclass(frozen=True)
@@ -125,12 +158,18 @@ class GRUFormsConfig:
     val_size: int = 512
 
 
-@experiment("gru_forms", modules=(*TRAINING, *_layer_code()))
+@experiment("gru_forms")
 def gru_forms(config: GRUFormsConfig = GRUFormsConfig()) -> dict:
     """Both GRU forms trained side by side; the first seed's weights kept for gate traces."""
-    return _compare_models(config.models, config.task, dict(config.task_args), config.seeds,
-                           config.hidden_size, _variant_train_config(config),
-                           keep_weights_of=config.models)
+    return _compare_models(
+        config.models,
+        config.task,
+        dict(config.task_args),
+        config.seeds,
+        config.hidden_size,
+        _variant_train_config(config),
+        keep_weights_of=config.models,
+    )
 
 
 def update_gate_extremes(hidden_size: int = 8, seed: int = 0) -> dict:
@@ -140,6 +179,7 @@ def update_gate_extremes(hidden_size: int = 8, seed: int = 0) -> dict:
     """
     from ..cells import gru_step
     from ..variants import cho_gru_step
+
     g = torch.Generator().manual_seed(seed)
     H = hidden_size
     xw = torch.randn(4, 3 * H, dtype=torch.float64, generator=g)
@@ -150,7 +190,7 @@ def update_gate_extremes(hidden_size: int = 8, seed: int = 0) -> dict:
     for name, step in (("pytorch", gru_step), ("cho", cho_gru_step)):
         for z_value, bias in ((1, 1e4), (0, -1e4)):
             shifted = xw.clone()
-            shifted[:, H:2 * H] = bias  # sigmoid(+-1e4) is exactly 1 or 0 in float64
+            shifted[:, H : 2 * H] = bias  # sigmoid(+-1e4) is exactly 1 or 0 in float64
             new_h, (_, z, n) = step(shifted, h, weight_hh, bias_hh)
             gap = (new_h - h) if z_value == 1 else (new_h - n)
             out[f"{name}_z{z_value}"] = float(gap.abs().max())
@@ -173,6 +213,7 @@ def _same_weights_run(config: SameWeightsConfig, seed: int, bound: float | None)
     """|h_PyTorch - h_Cho| per step on one seed's weights and inputs; also with r forced open."""
     from ..layers import GRU
     from ..variants import ChoGRU
+
     seeding.seed_everything(seed)
     pytorch_form = GRU(config.input_size, config.hidden_size).double()
     if bound is not None:
@@ -181,8 +222,9 @@ def _same_weights_run(config: SameWeightsConfig, seed: int, bound: float | None)
                 p.uniform_(-bound, bound)
     cho_form = ChoGRU(config.input_size, config.hidden_size).double()
     cho_form.load_state_dict(pytorch_form.state_dict())
-    x = torch.randn(config.T, config.batch, config.input_size, dtype=torch.float64,
-                    generator=seeding.data_generator(seed))
+    x = torch.randn(
+        config.T, config.batch, config.input_size, dtype=torch.float64, generator=seeding.data_generator(seed)
+    )
     with torch.no_grad():
         h_pt, _, trace = pytorch_form(x, return_gates=True)
         h_cho = cho_form(x)[0]
@@ -192,23 +234,33 @@ def _same_weights_run(config: SameWeightsConfig, seed: int, bound: float | None)
         for module in (pytorch_form, cho_form):
             module.bias_ih_l0[:H] = 1e4
         open_diff = (pytorch_form(x)[0] - cho_form(x)[0]).abs()
-    return {"mean_abs_diff": diff.mean((1, 2)).tolist(), "max_abs_diff": diff.amax((1, 2)).tolist(),
-            "mean_abs_h": h_pt.abs().mean((1, 2)).tolist(), "mean_r": float(trace["r"].mean()),
-            "open_reset_max_abs_diff": float(open_diff.max())}
+    return {
+        "mean_abs_diff": diff.mean((1, 2)).tolist(),
+        "max_abs_diff": diff.amax((1, 2)).tolist(),
+        "mean_abs_h": h_pt.abs().mean((1, 2)).tolist(),
+        "mean_r": float(trace["r"].mean()),
+        "open_reset_max_abs_diff": float(open_diff.max()),
+    }
 
 
-@experiment("gru_forms_same_weights", modules=(seeding, *_layer_code()))
+@experiment("gru_forms_same_weights")
 def gru_forms_same_weights(config: SameWeightsConfig = SameWeightsConfig()) -> dict:
     """Per weight scale: the two forms' output difference against time step, per seed."""
     if config.T < 1 or config.batch < 1 or not config.seeds:
         raise ValueError(f"T and batch must be >= 1 and seeds non-empty, got {config!r}")
-    out = {"T": config.T, "hidden_size": config.hidden_size, "input_size": config.input_size,
-           "batch": config.batch, "seeds": list(config.seeds), "bounds": {}}
+    out = {
+        "T": config.T,
+        "hidden_size": config.hidden_size,
+        "input_size": config.input_size,
+        "batch": config.batch,
+        "seeds": list(config.seeds),
+        "bounds": {},
+    }
     for bound in config.bounds:
-        runs = pool.in_process(functools.partial(_same_weights_run, config),
-                           [(seed, bound) for seed in config.seeds])
+        runs = pool.in_process(functools.partial(_same_weights_run, config), [(seed, bound) for seed in config.seeds])
         label = "default" if bound is None else str(bound)
         out["bounds"][label] = {
             "bound": 1 / math.sqrt(config.hidden_size) if bound is None else bound,
-            **{key: [r[key] for r in runs] for key in runs[0]}}
+            **{key: [r[key] for r in runs] for key in runs[0]},
+        }
     return out

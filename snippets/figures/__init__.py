@@ -1,4 +1,12 @@
-"""Figures for the site: one theme for light and dark pages, and inline SVG that follows the palette.
+"""What the pages compute from the experiments' results: figures, tables, facts and claims.
+
+One module per page. Its functions return a figure (`svg_html` turns it into inline SVG), a
+Markdown table, a dict of *facts* (the numbers a page's sentences print, through the `facts`
+macro of `snippets.site.macros`), or a `Claim`: a statement the page makes in its own words,
+checked on the data by the build that renders it (the `claim` macro), with the evidence in numbers.
+No sentence of a page is written here.
+
+Figures: one theme for light and dark pages, and inline SVG that follows the palette.
 
 A page prints `svg_html(fig, alt)` from a markdown-exec block with `html="true"`. The SVG is drawn
 in black on a transparent background; black becomes `currentColor` and white the page background,
@@ -13,8 +21,14 @@ import io
 import re
 from contextlib import contextmanager
 from html import escape
+from typing import NamedTuple
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # the library installs without the site's toolchain
+    raise ImportError(
+        "snippets.figures draws with matplotlib, which is part of the site's extra: pip install 'snippets[site]'"
+    ) from None
 from cycler import cycler
 from matplotlib.figure import Figure
 
@@ -47,6 +61,13 @@ THEME = {
 }
 
 
+class Claim(NamedTuple):
+    """A page's statement, checked: whether it `holds` on the data, and the `evidence` in numbers."""
+
+    holds: bool
+    evidence: str
+
+
 @contextmanager
 def theme():
     """Create axes and draw inside this context: matplotlib reads most style settings then."""
@@ -63,7 +84,9 @@ def svg_html(fig: Figure, alt: str, *, name: str | None = None) -> str:
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError(f"svg_html: expected a non-empty text alternative `alt` describing the figure, got {alt!r}")
     if name is not None and not re.fullmatch(r"[A-Za-z][\w-]*", name):
-        raise ValueError(f"svg_html: expected `name` to be an id (a letter, then letters, digits, _ or -), got {name!r}")
+        raise ValueError(
+            f"svg_html: expected `name` to be an id (a letter, then letters, digits, _ or -), got {name!r}"
+        )
     with theme():
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", transparent=True, bbox_inches="tight", metadata={"Date": None})
@@ -74,7 +97,7 @@ def svg_html(fig: Figure, alt: str, *, name: str | None = None) -> str:
 
 def _strip_prolog(svg: str) -> str:
     # The XML declaration, DOCTYPE and RDF metadata are not allowed or not useful inside HTML.
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
 
 
@@ -96,4 +119,4 @@ def _label(svg: str, alt: str, prefix: str) -> str:
     opening = svg[: svg.index(">") + 1]
     attributes = f' id="{prefix}" class="snippets-figure" role="img" aria-label="{escape(alt)}" fill="currentColor"'
     labelled = opening[:-1] + attributes + ">" + f"\n <title>{escape(alt, quote=False)}</title>"
-    return labelled + svg[len(opening):]
+    return labelled + svg[len(opening) :]

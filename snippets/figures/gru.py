@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from snippets.figures import theme
+from snippets.figures import Claim, theme
 
 GATE_PANELS = [  # (trace key, title, colour map, value range)
     ("r", "reset gate $r_t$", "viridis", (0, 1)),
@@ -20,15 +20,16 @@ def _band(ax, ys: list[list[float]], label: str, **style):
     table = torch.tensor(ys, dtype=torch.float64)
     steps = range(1, table.shape[1] + 1)
     (line,) = ax.plot(steps, table.mean(0), label=label, **style)
-    ax.fill_between(steps, table.min(0).values, table.max(0).values, color=line.get_color(),
-                    alpha=0.15, linewidth=0)
+    ax.fill_between(steps, table.min(0).values, table.max(0).values, color=line.get_color(), alpha=0.15, linewidth=0)
 
 
 def same_weights_figure(result: dict) -> Figure:
     """Per weight scale, mean |h_PyTorch - h_Cho| against time step beside the size of h itself."""
     if "bounds" not in result:
-        raise ValueError("expected the result of experiments.gru_forms_same_weights (with 'bounds'), "
-                         f"got keys {sorted(result) if isinstance(result, dict) else type(result).__name__}")
+        raise ValueError(
+            "expected the result of experiments.gru_forms_same_weights (with 'bounds'), "
+            f"got keys {sorted(result) if isinstance(result, dict) else type(result).__name__}"
+        )
     with theme():
         fig = Figure(figsize=(7, 3.2), layout="constrained")
         axes = fig.subplots(1, len(result["bounds"]), sharex=True, squeeze=False)[0]
@@ -81,8 +82,9 @@ def gru_gates_figure(result: dict, model: str = "gru") -> Figure:
         fig = Figure(figsize=(7.5, 3.8), layout="constrained")
         axes = fig.subplots(1, len(GATE_PANELS), sharey=True)
         for ax, (key, title, cmap, (low, high)) in zip(axes, GATE_PANELS):
-            image = ax.imshow(trace[key][:, order].T, aspect="auto", cmap=cmap, vmin=low, vmax=high,
-                              interpolation="nearest")
+            image = ax.imshow(
+                trace[key][:, order].T, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest"
+            )
             ax.set_title(title, fontsize=10)
             ax.set_xticks([0, steps - 1], ["subject", "query"])
             ax.grid(False)
@@ -95,15 +97,35 @@ def gru_gates_figure(result: dict, model: str = "gru") -> Figure:
 def same_weights_summary(result: dict, settle: int = 10) -> str:
     """One sentence per weight scale: mean |difference| after `settle` steps, relative to mean |h|,
     and the difference with the reset gate forced open."""
-    sentences = [f"Setup: {result['batch']} random sequences of {result['T']} steps with {result['input_size']} "
-                 f"inputs, hidden size {result['hidden_size']}, float64, seeds "
-                 f"{', '.join(map(str, result['seeds']))}."]
-    for label, data in result["bounds"].items():
+    sentences = [
+        f"Setup: {result['batch']} random sequences of {result['T']} steps with {result['input_size']} "
+        f"inputs, hidden size {result['hidden_size']}, float64, seeds "
+        f"{', '.join(map(str, result['seeds']))}."
+    ]
+    for data in result["bounds"].values():
         diff = torch.tensor(data["mean_abs_diff"])[:, settle:].mean()
         size = torch.tensor(data["mean_abs_h"])[:, settle:].mean()
         sentences.append(
             f"With weights from $U(\\pm {data['bound']:.2f})$, after step {settle} the two forms' hidden states "
             f"differ by {diff:.3f} on average per unit, against an average $|h_t|$ of {size:.3f} "
             f"({diff / size:.0%} of it); with the reset gate forced open the largest difference is "
-            f"{max(data['open_reset_max_abs_diff']):.0e}, rounding error.")
+            f"{max(data['open_reset_max_abs_diff']):.0e}, rounding error."
+        )
     return " ".join(sentences)
+
+
+def update_gate_extremes_facts(result: dict | None = None) -> dict:
+    """The largest |h_t - h_{t-1}| at z = 1 and |h_t - n_t| at z = 0, in both GRU forms, as text."""
+    from snippets.experiments import update_gate_extremes
+
+    result = update_gate_extremes() if result is None else result
+    return {key: f"{value:.1e}" for key, value in result.items()}
+
+
+def saturated_update_gate_copies_or_replaces(result: dict | None = None) -> Claim:
+    """In both forms, z = 1 copies the state and z = 0 replaces it by the candidate (to float64 rounding)."""
+    from snippets.experiments import update_gate_extremes
+
+    result = update_gate_extremes() if result is None else result
+    largest = max(result.values())
+    return Claim(largest < 1e-12, f"largest difference {largest:.1e} (must be below 1e-12)")

@@ -32,8 +32,9 @@ def pulse_input(steps: int = 30, pulses: dict[int, float] | None = None) -> torc
     return x
 
 
-def lstm_gate_traces(x: torch.Tensor, hidden_size: int = 3, seed: int = 0, init_bound: float = 2.0,
-                     forget_bias: float = 0.0):
+def lstm_gate_traces(
+    x: torch.Tensor, hidden_size: int = 3, seed: int = 0, init_bound: float = 2.0, forget_bias: float = 0.0
+):
     """Gate traces of a seeded, untrained `snippets.LSTM(1, hidden_size)` on `x` (steps, 1, 1).
 
     Weights are drawn from U(-init_bound, init_bound) rather than torch.nn's U(-1/sqrt(H), 1/sqrt(H)),
@@ -48,7 +49,7 @@ def lstm_gate_traces(x: torch.Tensor, hidden_size: int = 3, seed: int = 0, init_
     with torch.no_grad():
         for weight in model.parameters():
             weight.uniform_(-init_bound, init_bound)
-        model.bias_ih_l0[hidden_size:2 * hidden_size] += forget_bias
+        model.bias_ih_l0[hidden_size : 2 * hidden_size] += forget_bias
         _, _, trace = model(x, return_gates=True)
     return {key: value[0, 0, :, 0, :].numpy() for key, value in trace.items()}
 
@@ -88,8 +89,9 @@ def lstm_gates_figure(seed: int = 0, hidden_size: int = 3, forget_bias: float = 
 # --------------------------------------------------------------------------------------
 
 
-def lstm_step_values(step: int = 3, unit: int = 0, seed: int = 0, hidden_size: int = 3,
-                     forget_bias: float = 0.0) -> dict:
+def lstm_step_values(
+    step: int = 3, unit: int = 0, seed: int = 0, hidden_size: int = 3, forget_bias: float = 0.0
+) -> dict:
     r"""One unit's values at one step of the pulse-input forward pass of `lstm_gates_figure`.
 
     Read from the `return_gates=True` traces: the gates `"i"`, `"f"`, `"g"`, `"o"`, the states
@@ -107,31 +109,45 @@ def lstm_step_values(step: int = 3, unit: int = 0, seed: int = 0, hidden_size: i
     values["c_prev"] = float(trace["c"][step - 1, unit]) if step else 0.0
     values["h_prev"] = [float(v) for v in trace["h"][step - 1]] if step else [0.0] * hidden_size
     values["x"] = float(x[step, 0, 0])
-    values.update(fc=values["f"] * values["c_prev"], ig=values["i"] * values["g"],
-                  tanh_c=float(np.tanh(values["c"])))
+    values.update(fc=values["f"] * values["c_prev"], ig=values["i"] * values["g"], tanh_c=float(np.tanh(values["c"])))
     values.update(step=step, unit=unit, seed=seed, hidden_size=hidden_size)
     return values
 
 
 def _node(ax, xy, text, *, width=1.7, height=0.75, round_=True, weight="normal", color="#000000"):
     from matplotlib.patches import FancyBboxPatch
+
     x, y = xy
     style = "round,pad=0.02,rounding_size=0.15" if round_ else "square,pad=0.02"
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle=style,
-                                facecolor="none", edgecolor=color, linewidth=1.3))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle=style,
+            facecolor="none",
+            edgecolor=color,
+            linewidth=1.3,
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=12, fontweight=weight, color=color)
 
 
 def _op(ax, xy, symbol):
     from matplotlib.patches import Circle
+
     ax.add_patch(Circle(xy, 0.3, facecolor="none", edgecolor="#000000", linewidth=1.3))
     ax.text(xy[0], xy[1], symbol, ha="center", va="center", fontsize=15)
 
 
 def _link(ax, start, end, color="#000000", width=1.3):
     from matplotlib.patches import FancyArrowPatch
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, color=color,
-                                 linewidth=width, shrinkA=0, shrinkB=0))
+
+    ax.add_patch(
+        FancyArrowPatch(
+            start, end, arrowstyle="-|>", mutation_scale=11, color=color, linewidth=width, shrinkA=0, shrinkB=0
+        )
+    )
 
 
 def plot_lstm_cell(values: dict) -> Figure:
@@ -163,8 +179,12 @@ def plot_lstm_cell(values: dict) -> Figure:
         ax.text(5.0, top + 0.3, f"$f_t c_{{t-1}}$ = {fmt(v['fc'])}", ha="center", va="bottom", fontsize=12)
         # the gates
         gates_y = 2.9
-        boxes = {"f": (3.4, r"$\sigma$  forget $f_t$"), "i": (5.6, r"$\sigma$  input $i_t$"),
-                 "g": (7.8, r"$\tanh$  cand. $g_t$"), "o": (10.05, r"$\sigma$  output $o_t$")}
+        boxes = {
+            "f": (3.4, r"$\sigma$  forget $f_t$"),
+            "i": (5.6, r"$\sigma$  input $i_t$"),
+            "g": (7.8, r"$\tanh$  cand. $g_t$"),
+            "o": (10.05, r"$\sigma$  output $o_t$"),
+        }
         for key, (x, label) in boxes.items():
             _node(ax, (x, gates_y), f"{label}\n{fmt(v[key])}", width=2.12, height=1.05)
         _link(ax, (3.4, gates_y + 0.5), (3.4, top - 0.3))  # f to the x on the path
@@ -183,12 +203,25 @@ def plot_lstm_cell(values: dict) -> Figure:
         _link(ax, (12.0, gates_y - 0.3), (12.0, 1.5))
         # the inputs every gate sees
         h_prev = ", ".join(f"{h:+.2f}" for h in v["h_prev"])
-        _node(ax, (6.65, 0.55), f"$h_{{t-1}}$ = ({h_prev})      $x_t$ = {fmt(v['x'])}", width=7.6, height=0.7,
-              round_=False)
+        _node(
+            ax,
+            (6.65, 0.55),
+            f"$h_{{t-1}}$ = ({h_prev})      $x_t$ = {fmt(v['x'])}",
+            width=7.6,
+            height=0.7,
+            round_=False,
+        )
         for x, _ in boxes.values():
             _link(ax, (x, 0.9), (x, gates_y - 0.5))
-        ax.text(-0.2, 7.45, f"unit {v['unit'] + 1} of snippets.LSTM(1, {v['hidden_size']}), seed {v['seed']}, "
-                f"step $t$ = {v['step']}", ha="left", va="center", fontsize=11, alpha=0.75)
+        ax.text(
+            -0.2,
+            7.45,
+            f"unit {v['unit'] + 1} of snippets.LSTM(1, {v['hidden_size']}), seed {v['seed']}, step $t$ = {v['step']}",
+            ha="left",
+            va="center",
+            fontsize=11,
+            alpha=0.75,
+        )
     return fig
 
 
@@ -243,8 +276,16 @@ def plot_candidate_growth(result: dict) -> Figure:
             for (cand, values), color, marker in zip(summary.items(), COLORS, "os"):
                 values = values[key]
                 mean = values.mean(1)
-                ax.errorbar(scales, mean, yerr=[mean - values.min(1), values.max(1) - mean], color=color,
-                            marker=marker, markersize=4, capsize=2, label=f"{cand} candidate")
+                ax.errorbar(
+                    scales,
+                    mean,
+                    yerr=[mean - values.min(1), values.max(1) - mean],
+                    color=color,
+                    marker=marker,
+                    markersize=4,
+                    capsize=2,
+                    label=f"{cand} candidate",
+                )
             if key == "max_write":
                 ax.axhline(1.0, color="#000000", linestyle="--", linewidth=1.0, label="tanh's bound, 1")
             ax.set_xscale("log", base=2)
@@ -259,6 +300,7 @@ def plot_candidate_growth(result: dict) -> Figure:
 def candidate_growth_figure() -> Figure:
     """`plot_candidate_growth` of the cached `candidate_growth` experiment."""
     from snippets.experiments import candidate_growth
+
     return plot_candidate_growth(candidate_growth())
 
 
@@ -267,15 +309,17 @@ def candidate_text(result: dict) -> str:
     summary = candidate_summary(result)
     tanh, relu = summary["tanh"], summary["relu"]
     small, large = result["scales"][0], result["scales"][-1]
-    return (f"At the largest input scale, $s = {large:g}$, the largest single write was "
-            f"{tanh['max_write'][-1].max():.3f} with the tanh candidate and {relu['max_write'][-1].max():.1f} "
-            f"with the ReLU; the cell state averaged {tanh['mean_abs_c'][-1].mean():.2f} against "
-            f"{relu['mean_abs_c'][-1].mean():.2f}, and {100 * tanh['saturated'][-1].mean():.1f}% against "
-            f"{100 * relu['saturated'][-1].mean():.0f}% of the units sat where $\\tanh$ is flat. "
-            f"At $s = {small:g}$ the two differ little ({tanh['mean_abs_c'][0].mean():.2f} and "
-            f"{relu['mean_abs_c'][0].mean():.2f}): the difference is in what happens when the input is large. "
-            f"(Untrained LSTM, {result['steps']} steps, forget-gate bias {result['forget_bias']:g}, "
-            f"seeds {', '.join(map(str, result['seeds']))}.)\n")
+    return (
+        f"At the largest input scale, $s = {large:g}$, the largest single write was "
+        f"{tanh['max_write'][-1].max():.3f} with the tanh candidate and {relu['max_write'][-1].max():.1f} "
+        f"with the ReLU; the cell state averaged {tanh['mean_abs_c'][-1].mean():.2f} against "
+        f"{relu['mean_abs_c'][-1].mean():.2f}, and {100 * tanh['saturated'][-1].mean():.1f}% against "
+        f"{100 * relu['saturated'][-1].mean():.0f}% of the units sat where $\\tanh$ is flat. "
+        f"At $s = {small:g}$ the two differ little ({tanh['mean_abs_c'][0].mean():.2f} and "
+        f"{relu['mean_abs_c'][0].mean():.2f}): the difference is in what happens when the input is large. "
+        f"(Untrained LSTM, {result['steps']} steps, forget-gate bias {result['forget_bias']:g}, "
+        f"seeds {', '.join(map(str, result['seeds']))}.)\n"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -286,25 +330,30 @@ def candidate_text(result: dict) -> str:
 def recall_gap(result: dict, cell: str = "lstm", min_accuracy: float = 0.9) -> int:
     """The longest gap at which the stored run (the first seed) of `cell` reached `min_accuracy`."""
     stored = result.get("state_dicts", {}).get(cell, {})
-    solved = [gap for gap, accs in zip(result["gaps"], result["cells"][cell]["accuracy"])
-              if str(gap) in stored and accs[0] >= min_accuracy]
+    solved = [
+        gap
+        for gap, accs in zip(result["gaps"], result["cells"][cell]["accuracy"])
+        if str(gap) in stored and accs[0] >= min_accuracy
+    ]
     if not solved:
-        raise ValueError(f"recall_gap: no stored {cell} run reached accuracy {min_accuracy} at any gap "
-                         f"of {result['gaps']}")
+        raise ValueError(
+            f"recall_gap: no stored {cell} run reached accuracy {min_accuracy} at any gap of {result['gaps']}"
+        )
     return max(solved)
 
 
 def recall_memory(result: dict, n_units: int = 3) -> dict:
     """Traces of the trained recall LSTM at `recall_gap`, and the units that carry the subject.
 
-    Units: `snippets.memory.carrying_units` at the query step. Adds `"gap"`, `"units"`, and
+    Units: `snippets.interpret.carrying_units` at the query step. Adds `"gap"`, `"units"`, and
     `"share"`, the subject's share of each unit's cell-state variance at every step (time, unit).
     """
-    from snippets import memory
+    from snippets import interpret
+
     gap = recall_gap(result)
-    traces = memory.recall_traces(result["state_dicts"]["lstm"][str(gap)], gap)
-    units = memory.carrying_units(traces["c"][-1], traces["subject"], n_units)
-    _, share = memory.subject_variance(traces["c"], traces["subject"])
+    traces = interpret.recall_traces(result["state_dicts"]["lstm"][str(gap)], gap)
+    units = interpret.carrying_units(traces["c"][-1], traces["subject"], n_units)
+    _, share = interpret.subject_variance(traces["c"], traces["subject"])
     return {**traces, "gap": gap, "units": units, "share": share}
 
 
@@ -317,8 +366,11 @@ def plot_recall_memory(memory_traces: dict) -> Figure:
     m = memory_traces
     steps = np.arange(m["c"].shape[0])
     subjects = np.unique(m["subject"])
-    kinds = [("positive at the query", COLORS[0], "-"), ("negative at the query", COLORS[1], "--"),
-             ("near 0 at the query ($|c| < 1$)", "#000000", ":")]
+    kinds = [
+        ("positive at the query", COLORS[0], "-"),
+        ("negative at the query", COLORS[1], "--"),
+        ("near 0 at the query ($|c| < 1$)", "#000000", ":"),
+    ]
     with theme():
         fig = Figure(figsize=(8.5, 4.8), layout="constrained")
         axes = fig.subplots(2, len(m["units"]), sharex=True, squeeze=False)
@@ -328,8 +380,7 @@ def plot_recall_memory(memory_traces: dict) -> Figure:
                 c, f = m["c"][:, rows, unit].mean(1), m["f"][:, rows, unit].mean(1)
                 kind = 0 if c[-1] >= 1 else 1 if c[-1] <= -1 else 2
                 label, color, style = kinds[kind]
-                axes[0, col].plot(steps, c, color=color, linestyle=style, alpha=0.9 if kind < 2 else 0.5,
-                                  label=label)
+                axes[0, col].plot(steps, c, color=color, linestyle=style, alpha=0.9 if kind < 2 else 0.5, label=label)
                 axes[1, col].plot(steps, f, color=color, linestyle=style, alpha=0.9 if kind < 2 else 0.5)
             axes[0, col].set_title(f"unit {unit} (of {m['c'].shape[-1]})", fontsize=10)
             axes[1, col].set_ylim(-0.03, 1.03)
@@ -348,6 +399,7 @@ def plot_recall_memory(memory_traces: dict) -> Figure:
 def recall_memory_figure() -> Figure:
     """`plot_recall_memory` of the cached `recall` experiment's stored LSTM."""
     from snippets.experiments import recall
+
     return plot_recall_memory(recall_memory(recall()))
 
 
@@ -361,13 +413,15 @@ def recall_memory_text(memory_traces: dict) -> str:
     f_hold = m["f"][1:-1][:, :, units][:, holding]  # forget gates over the gap where it holds
     f_free = m["f"][1:-1][:, :, units][:, ~holding]
     per_step = np.abs(np.diff(m["c"][:, :, units], axis=0))
-    return (f"On {len(m['subject'])} validation sequences at gap {m['gap']} the model names the subject "
-            f"in {100 * m['correct'].mean():.1f}% of them. For units {', '.join(map(str, units))}, the "
-            f"subject accounts for at least {100 * share.min():.0f}% of the variance of the cell state "
-            f"at every step from the subject to the query. Over the gap, where a unit holds a value "
-            f"($|c| \\ge 1$ at the query) its forget gate has a median of {np.median(f_hold):.3f}; where "
-            f"it holds nothing, {np.median(f_free):.2f}. No step changes these cell states by more than "
-            f"{per_step.max():.2f}: a tanh candidate writes less than 1 per step.\n")
+    return (
+        f"On {len(m['subject'])} validation sequences at gap {m['gap']} the model names the subject "
+        f"in {100 * m['correct'].mean():.1f}% of them. For units {', '.join(map(str, units))}, the "
+        f"subject accounts for at least {100 * share.min():.0f}% of the variance of the cell state "
+        f"at every step from the subject to the query. Over the gap, where a unit holds a value "
+        f"($|c| \\ge 1$ at the query) its forget gate has a median of {np.median(f_hold):.3f}; where "
+        f"it holds nothing, {np.median(f_free):.2f}. No step changes these cell states by more than "
+        f"{per_step.max():.2f}: a tanh candidate writes less than 1 per step.\n"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -385,16 +439,24 @@ def plot_cell_gradient(lstm_result: dict, rnn_result: dict, rnn_sigma: float = 1
     with theme():
         fig = Figure(figsize=(8.5, 3.4), layout="constrained")
         axes = fig.subplots(1, 2, sharey=True)
-        titles = {"c": r"all paths: $\Vert \partial L / \partial c_{T-k} \Vert$",
-                  "cell_path": r"cell path only: $\Vert (\prod f_s) \odot \partial L / \partial c_T \Vert$"}
+        titles = {
+            "c": r"all paths: $\Vert \partial L / \partial c_{T-k} \Vert$",
+            "cell_path": r"cell path only: $\Vert (\prod f_s) \odot \partial L / \partial c_T \Vert$",
+        }
         for ax, (path, title) in zip(axes, titles.items()):
             for bias, color, style in zip(lstm_result["forget_biases"], COLORS, ("-", "--", "-.")):
                 curve = lstm_result["curves"][str(bias)]
                 k, values = curve["k"], curve[path]
                 ax.fill_between(k, values["min"], values["max"], color=color, alpha=0.25, linewidth=0)
                 ax.plot(k, values["mean"], color=color, linestyle=style, label=f"LSTM, forget bias {bias:g}")
-            ax.plot(rnn["k"], rnn["h"]["mean"], color="#000000", alpha=0.55, linestyle=":",
-                    label=rf"tanh RNN, $\lambda_1 = {rnn_sigma:g}$: $\Vert \partial L/\partial h_{{T-k}} \Vert$")
+            ax.plot(
+                rnn["k"],
+                rnn["h"]["mean"],
+                color="#000000",
+                alpha=0.55,
+                linestyle=":",
+                label=rf"tanh RNN, $\lambda_1 = {rnn_sigma:g}$: $\Vert \partial L/\partial h_{{T-k}} \Vert$",
+            )
             ax.set_yscale("log")
             ax.set_title(title, fontsize=10)
             ax.set_xlabel("distance $k$ (steps)")
@@ -406,19 +468,24 @@ def plot_cell_gradient(lstm_result: dict, rnn_result: dict, rnn_sigma: float = 1
 def cell_gradient_figure() -> Figure:
     """`plot_cell_gradient` of the cached `gradient_decay_lstm` and `gradient_decay_rnn` experiments."""
     from snippets.experiments import gradient_decay_lstm, gradient_decay_rnn
+
     return plot_cell_gradient(gradient_decay_lstm(), gradient_decay_rnn())
 
 
 def cell_gradient_table(lstm_result: dict, rnn_result: dict, rnn_sigma: float = 1.0) -> str:
     r"""A Markdown table at the farthest distance $k$: per forget bias, $\sigma(b_f)^k$ and the two measured norms."""
     k = lstm_result["curves"][str(lstm_result["forget_biases"][0])]["k"][-1]
-    lines = [f"| model | $\\sigma(b_f)$ | $\\sigma(b_f)^{{{k}}}$ | cell path at $k = {k}$ | all paths at $k = {k}$ |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"| model | $\\sigma(b_f)$ | $\\sigma(b_f)^{{{k}}}$ | cell path at $k = {k}$ | all paths at $k = {k}$ |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for bias in lstm_result["forget_biases"]:
         curve = lstm_result["curves"][str(bias)]
         gate = 1 / (1 + math.exp(-bias))
-        lines.append(f"| LSTM, forget bias {bias:g} | {gate:.3f} | ${_latex_number(gate ** k)}$ | "
-                     f"${_latex_number(curve['cell_path']['mean'][-1])}$ | ${_latex_number(curve['c']['mean'][-1])}$ |")
+        lines.append(
+            f"| LSTM, forget bias {bias:g} | {gate:.3f} | ${_latex_number(gate**k)}$ | "
+            f"${_latex_number(curve['cell_path']['mean'][-1])}$ | ${_latex_number(curve['c']['mean'][-1])}$ |"
+        )
     rnn = rnn_result["curves"][str(rnn_sigma)]["h"]["mean"][-1]
     lines.append(f"| tanh RNN, $\\lambda_1 = {rnn_sigma:g}$ (at $h$) | | | | ${_latex_number(rnn)}$ |")
     return "\n".join(lines) + "\n"
@@ -429,13 +496,14 @@ def _latex_number(value: float) -> str:
     if value == 0 or not math.isfinite(value) or 1e-2 <= abs(value) < 1e3:
         return f"{value:.3g}"
     exponent = math.floor(math.log10(abs(value)))
-    return f"{value / 10 ** exponent:.1f} \\times 10^{{{exponent}}}"
+    return f"{value / 10**exponent:.1f} \\times 10^{{{exponent}}}"
 
 
 def recall_results_text(result: dict, cell: str = "lstm") -> str:
     """One sentence per gap: the final validation accuracy of each seed, and chance."""
     accuracies = result["cells"][cell]["accuracy"]
-    per_gap = [f"gap {gap}: {', '.join(f'{a:.2f}' for a in accs)}"
-               for gap, accs in zip(result["gaps"], accuracies)]
-    return (f"Final validation accuracy of the {cell.upper()} per seed ({len(accuracies[0])} seeds; chance "
-            f"{result['chance_accuracy']:.3f}): " + "; ".join(per_gap) + ".\n")
+    per_gap = [f"gap {gap}: {', '.join(f'{a:.2f}' for a in accs)}" for gap, accs in zip(result["gaps"], accuracies)]
+    return (
+        f"Final validation accuracy of the {cell.upper()} per seed ({len(accuracies[0])} seeds; chance "
+        f"{result['chance_accuracy']:.3f}): " + "; ".join(per_gap) + ".\n"
+    )

@@ -24,16 +24,36 @@ BACKWARD = COLORS[1]
 
 
 def _box(ax, x, y, text, width=1.0, height=0.7, dashed=False):
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.02,rounding_size=0.12", facecolor="none",
-                                edgecolor=FORWARD, linewidth=1.3, linestyle="--" if dashed else "-"))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor="none",
+            edgecolor=FORWARD,
+            linewidth=1.3,
+            linestyle="--" if dashed else "-",
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=12)
 
 
 def _arrow(ax, start, end, color=FORWARD, style="-", rad=0.0, label=None, label_at=None, **text):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=color,
-                                 linewidth=1.3, linestyle=style, connectionstyle=f"arc3,rad={rad}",
-                                 shrinkA=0, shrinkB=0))
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=12,
+            color=color,
+            linewidth=1.3,
+            linestyle=style,
+            connectionstyle=f"arc3,rad={rad}",
+            shrinkA=0,
+            shrinkB=0,
+        )
+    )
     if label:
         x, y = label_at or ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
         ax.text(x, y, label, color=color, ha="center", va="center", fontsize=10, **text)
@@ -65,18 +85,48 @@ def plot_unrolled_rnn(steps: int = 4) -> Figure:
             previous = xs[t - 1] if t else 0
             _arrow(ax, (previous + 0.5, 2), (x - 0.5, 2), label="$W_{hh}$", label_at=((previous + x) / 2, 1.72))
             # backward: from h_t to h_{t-1}, above the forward arrow
-            _arrow(ax, (x - 0.35, 2.4), (previous + 0.35, 2.4), color=BACKWARD, style="--", rad=0.45,
-                   label=r"$\times J_{%s}^{\top}$" % name, label_at=((previous + x) / 2, 3.2))
+            _arrow(
+                ax,
+                (x - 0.35, 2.4),
+                (previous + 0.35, 2.4),
+                color=BACKWARD,
+                style="--",
+                rad=0.45,
+                label=rf"$\times J_{{{name}}}^{{\top}}$",
+                label_at=((previous + x) / 2, 3.2),
+            )
         _box(ax, xs[-1], 4.4, "$L$", width=0.8)
-        _arrow(ax, (xs[-1] - 0.15, 2.35), (xs[-1] - 0.15, 4.05), label="$w^{\\top} h_T$",
-               label_at=(xs[-1] - 0.75, 3.75))
-        _arrow(ax, (xs[-1] + 0.15, 4.05), (xs[-1] + 0.15, 2.35), color=BACKWARD, style="--",
-               label=r"$\partial L/\partial h_T$", label_at=(xs[-1] + 0.95, 3.75))
-        ax.text(-0.5, 4.75, r"forward: $h_t = \tanh(W_{ih} x_t + W_{hh} h_{t-1} + b)$", ha="left",
-                va="center", fontsize=10, color=FORWARD)
-        ax.text(-0.5, 4.25, r"backward: $\partial L/\partial h_{t-1} = J_t^{\top}\, \partial L/\partial h_t$,"
-                r"  $J_t = \mathrm{diag}(1 - h_t^2)\, W_{hh}$", ha="left", va="center", fontsize=10,
-                color=BACKWARD)
+        _arrow(
+            ax, (xs[-1] - 0.15, 2.35), (xs[-1] - 0.15, 4.05), label="$w^{\\top} h_T$", label_at=(xs[-1] - 0.75, 3.75)
+        )
+        _arrow(
+            ax,
+            (xs[-1] + 0.15, 4.05),
+            (xs[-1] + 0.15, 2.35),
+            color=BACKWARD,
+            style="--",
+            label=r"$\partial L/\partial h_T$",
+            label_at=(xs[-1] + 0.95, 3.75),
+        )
+        ax.text(
+            -0.5,
+            4.75,
+            r"forward: $h_t = \tanh(W_{ih} x_t + W_{hh} h_{t-1} + b)$",
+            ha="left",
+            va="center",
+            fontsize=10,
+            color=FORWARD,
+        )
+        ax.text(
+            -0.5,
+            4.25,
+            r"backward: $\partial L/\partial h_{t-1} = J_t^{\top}\, \partial L/\partial h_t$,"
+            r"  $J_t = \mathrm{diag}(1 - h_t^2)\, W_{hh}$",
+            ha="left",
+            va="center",
+            fontsize=10,
+            color=BACKWARD,
+        )
     return fig
 
 
@@ -101,17 +151,15 @@ def plot_gradient_decay(result: dict) -> Figure:
             k, h = curve["k"], curve["h"]
             ax.fill_between(k, h["min"], h["max"], color=color, alpha=0.25, linewidth=0)
             ax.plot(k, h["mean"], color=color, linestyle="-", label="measured, mean")
-            ax.plot(k, h["max_ratio"], color=color, linestyle=":", linewidth=1.0,
-                    label="largest sequence")
-            ax.plot(k, curve["bound"], color="#000000", linestyle="--", linewidth=1.1,
-                    label=r"bound $\lambda_1^k$")
+            ax.plot(k, h["max_ratio"], color=color, linestyle=":", linewidth=1.0, label="largest sequence")
+            ax.plot(k, curve["bound"], color="#000000", linestyle="--", linewidth=1.1, label=r"bound $\lambda_1^k$")
             ax.set_yscale("log")
             ax.set_title(rf"$\lambda_1 = {sigma:g}$", fontsize=10)
             ax.set_xlabel("distance $k$ (steps)")
             ax.xaxis.set_tick_params(labelbottom=True)
         for row in grid:
             row[0].set_ylabel(r"$\Vert \partial L / \partial h_{T-k} \Vert$")
-        spare = grid.flat[len(sigmas):]
+        spare = grid.flat[len(sigmas) :]
         for ax in spare:  # the empty panels hold the legend
             ax.set_axis_off()
         handles, labels = grid.flat[0].get_legend_handles_labels()
@@ -122,29 +170,38 @@ def plot_gradient_decay(result: dict) -> Figure:
 def gradient_decay_figure() -> Figure:
     """`plot_gradient_decay` of the cached `gradient_decay_rnn` experiment."""
     from snippets.experiments import gradient_decay_rnn
+
     return plot_gradient_decay(gradient_decay_rnn())
 
 
 def bound_holds(result: dict, rtol: float = 1e-9) -> bool:
     """Whether every sequence's gradient ratio stays at or below $\\lambda_1^k$, at every distance and $\\lambda_1$."""
-    return all(ratio <= bound * (1 + rtol)
-               for curve in result["curves"].values()
-               for ratio, bound in zip(curve["h"]["max_ratio"], curve["bound"]))
+    return all(
+        ratio <= bound * (1 + rtol)
+        for curve in result["curves"].values()
+        for ratio, bound in zip(curve["h"]["max_ratio"], curve["bound"])
+    )
 
 
 def gradient_decay_text(result: dict) -> str:
     """A paragraph: how many sequences were measured, whether all obey the bound, the measured $\\lambda_1$."""
     from snippets.experiments import GradientConfig
+
     config = GradientConfig()  # the default run: its batch and T are not in the result
     curves = result["curves"].values()
     n_seeds = len(next(iter(curves))["h"]["per_seed"])
     spread = max(abs(lam - float(sigma)) for sigma, c in result["curves"].items() for lam in c["sigma_max"])
-    verdict = ("none of them exceeds its bound at any distance"
-               if bound_holds(result) else "some exceed the bound: the measurement or the theory is wrong")
-    return (f"Each curve is {n_seeds} seeds × {config.batch} sequences of {config.T} steps of Gaussian "
-            f"input through a tanh RNN with {config.hidden_size} units, in float64, with $W_{{hh}}$ rescaled to "
-            f"the given largest singular value (measured afterwards: within {_sci(spread)} of it); "
-            f"{verdict}.\n")
+    verdict = (
+        "none of them exceeds its bound at any distance"
+        if bound_holds(result)
+        else "some exceed the bound: the measurement or the theory is wrong"
+    )
+    return (
+        f"Each curve is {n_seeds} seeds × {config.batch} sequences of {config.T} steps of Gaussian "
+        f"input through a tanh RNN with {config.hidden_size} units, in float64, with $W_{{hh}}$ rescaled to "
+        f"the given largest singular value (measured afterwards: within {_sci(spread)} of it); "
+        f"{verdict}.\n"
+    )
 
 
 def gradient_decay_table(result: dict, distances=(1, 10, 50, 99)) -> str:
@@ -152,8 +209,10 @@ def gradient_decay_table(result: dict, distances=(1, 10, 50, 99)) -> str:
     k_max = len(result["curves"][str(result["sigmas"][0])]["k"]) - 1
     if any(not 0 <= d <= k_max for d in distances):
         raise ValueError(f"gradient_decay_table: expected distances in [0, {k_max}], got {distances!r}")
-    lines = ["| $\\lambda_1$ | | " + " | ".join(f"$k = {d}$" for d in distances) + " |",
-             "| ---: | --- | " + " | ".join("---:" for _ in distances) + " |"]
+    lines = [
+        "| $\\lambda_1$ | | " + " | ".join(f"$k = {d}$" for d in distances) + " |",
+        "| ---: | --- | " + " | ".join("---:" for _ in distances) + " |",
+    ]
     for sigma in result["sigmas"]:
         curve = result["curves"][str(sigma)]
         lines.append(f"| {sigma:g} | measured | " + " | ".join(_sci(curve["h"]["mean"][d]) for d in distances) + " |")
@@ -168,7 +227,7 @@ def _sci(value: float) -> str:
     if 1e-2 <= abs(value) < 1e3:
         return f"{value:.3g}"
     exponent = math.floor(math.log10(abs(value)))
-    return f"${value / 10 ** exponent:.1f} \\times 10^{{{exponent}}}$"
+    return f"${value / 10**exponent:.1f} \\times 10^{{{exponent}}}$"
 
 
 # --------------------------------------------------------------------------------------
@@ -197,13 +256,24 @@ def plot_exploding(result: dict) -> Figure:
                     for ax, values in ((ax_norm, norms), (ax_loss, losses)):
                         ax.plot(steps[-1], values[-1], marker="x", color=color, markersize=8, linestyle="none")
                 if clip != "None":
-                    ax_val.plot(log["val_step"], log["val_loss"], color=color, linestyle=style,
-                                label=label if i == 0 else None)
+                    ax_val.plot(
+                        log["val_step"], log["val_loss"], color=color, linestyle=style, label=label if i == 0 else None
+                    )
             if clip != "None":
                 ax_norm.axhline(float(clip), color=color, linewidth=0.8, alpha=0.6)
-        ax_val.axhline(result["baseline"], color="#000000", linestyle="--", linewidth=1.1,
-                       label=f"baseline {result['baseline']:.3f}")
-        ax_norm.set(yscale="log", xscale="symlog", xlabel="training step", ylabel=r"$\Vert \nabla_\theta L \Vert$ before clipping")
+        ax_val.axhline(
+            result["baseline"],
+            color="#000000",
+            linestyle="--",
+            linewidth=1.1,
+            label=f"baseline {result['baseline']:.3f}",
+        )
+        ax_norm.set(
+            yscale="log",
+            xscale="symlog",
+            xlabel="training step",
+            ylabel=r"$\Vert \nabla_\theta L \Vert$ before clipping",
+        )
         ax_loss.set(yscale="log", xscale="symlog", xlabel="training step", ylabel="training MSE")
         ax_val.set(xlabel="training step", ylabel="validation MSE")
         ax_val.set_ylim(0, max(0.3, result["baseline"] * 1.5))
@@ -225,12 +295,14 @@ def _finite_prefix(steps, *series):
 def exploding_figure() -> Figure:
     """`plot_exploding` of the cached `exploding_gradients` experiment."""
     from snippets.experiments import exploding_gradients
+
     return plot_exploding(exploding_gradients())
 
 
 def exploding_text(result: dict) -> str:
     """A paragraph with the run's numbers: when the unclipped runs diverged, where the clipped ones ended."""
     from snippets.experiments import ExplodingConfig
+
     config = ExplodingConfig()  # the default run: its T and sigma are not in the logs
     plain, clipped = result["runs"]["None"], [r for c, r in result["runs"].items() if c != "None"]
     if not clipped:
@@ -240,10 +312,12 @@ def exploding_text(result: dict) -> str:
     peak = max(max(v for v in log["grad_norm"] if math.isfinite(v)) for log in plain["logs"])
     final = clipped["final_val_loss"]
     budget = clipped["logs"][0]["config"]  # the TrainConfig of the runs
-    return (f"Without clipping, {len(diverged)} of the {len(plain['status'])} runs diverged, at steps "
-            f"{', '.join(map(str, sorted(diverged)))} "
-            f"(the largest finite gradient norm in the log, which keeps every 10th step, was {_sci(peak)}). "
-            f"With clipping, the same seeds ran all {budget['steps']} steps and ended at a validation MSE of "
-            f"{min(final):.3f} to {max(final):.3f}, against the baseline of {result['baseline']:.3f} "
-            f"(plain SGD, learning rate {budget['lr']:g}, batch {budget['batch_size']}, sequences of "
-            f"length {config.T}, $\\lambda_1(W_{{hh}}) = {config.sigma:g}$ at the start).\n")
+    return (
+        f"Without clipping, {len(diverged)} of the {len(plain['status'])} runs diverged, at steps "
+        f"{', '.join(map(str, sorted(diverged)))} "
+        f"(the largest finite gradient norm in the log, which keeps every 10th step, was {_sci(peak)}). "
+        f"With clipping, the same seeds ran all {budget['steps']} steps and ended at a validation MSE of "
+        f"{min(final):.3f} to {max(final):.3f}, against the baseline of {result['baseline']:.3f} "
+        f"(plain SGD, learning rate {budget['lr']:g}, batch {budget['batch_size']}, sequences of "
+        f"length {config.T}, $\\lambda_1(W_{{hh}}) = {config.sigma:g}$ at the start).\n"
+    )

@@ -23,8 +23,10 @@ LABELS = {
 
 def _check_result(result: dict) -> None:
     if not isinstance(result, dict) or not {"models", "baseline"} <= set(result):
-        raise ValueError("expected the result of experiments.lstm_variants or experiments.gru_forms "
-                         f"(a dict with 'models' and 'baseline'), got {type(result).__name__}")
+        raise ValueError(
+            "expected the result of experiments.lstm_variants or experiments.gru_forms "
+            f"(a dict with 'models' and 'baseline'), got {type(result).__name__}"
+        )
 
 
 def loss_curves_figure(result: dict, ylabel: str = "validation cross-entropy (nats)") -> Figure:
@@ -39,10 +41,14 @@ def loss_curves_figure(result: dict, ylabel: str = "validation cross-entropy (na
         for model, data in result["models"].items():
             curve = data["val_loss"]
             (line,) = ax.plot(curve["step"], curve["mean"], label=LABELS.get(model, model))
-            ax.fill_between(curve["step"], curve["min"], curve["max"], color=line.get_color(),
-                            alpha=0.15, linewidth=0)
-        ax.axhline(result["baseline"], color="#000000", linestyle="--", linewidth=1,
-                   label=f"memoryless baseline ({result['baseline']:.2f})")
+            ax.fill_between(curve["step"], curve["min"], curve["max"], color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.axhline(
+            result["baseline"],
+            color="#000000",
+            linestyle="--",
+            linewidth=1,
+            label=f"memoryless baseline ({result['baseline']:.2f})",
+        )
         ax.set_xlabel("training step (one Adam update of a batch)")
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
@@ -60,14 +66,19 @@ def results_table(result: dict) -> str:
     """A Markdown table: per model its hidden size, parameter count (read off the module), final
     validation loss and accuracy (mean ± standard deviation over seeds), and steps run per seed."""
     _check_result(result)
-    lines = ["| model | hidden size | parameters | final loss (nats) | final accuracy | steps run, per seed |",
-             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| model | hidden size | parameters | final loss (nats) | final accuracy | steps run, per seed |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for model, data in result["models"].items():
-        steps = ", ".join(f"{s} ({'solved' if st == 'solved' else 'budget'})"
-                          for s, st in zip(data["steps_run"], data["status"]))
-        lines.append(f"| {LABELS.get(model, model)} | {result['hidden_size']} | {data['n_params']:,} | "
-                     f"{_mean_spread(data['final_val_loss'], '.3f')} | "
-                     f"{_mean_spread(data['final_val_accuracy'], '.0%')} | {steps} |")
+        steps = ", ".join(
+            f"{s} ({'solved' if st == 'solved' else 'budget'})" for s, st in zip(data["steps_run"], data["status"])
+        )
+        lines.append(
+            f"| {LABELS.get(model, model)} | {result['hidden_size']} | {data['n_params']:,} | "
+            f"{_mean_spread(data['final_val_loss'], '.3f')} | "
+            f"{_mean_spread(data['final_val_accuracy'], '.0%')} | {steps} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -85,10 +96,12 @@ def budget_sentence(result: dict) -> str:
     b, task = result["budget"], result["task"]
     args = ", ".join(f"{k} {v}" for k, v in result["task_args"].items())
     stop = f", stopping once the validation loss is below {b['target_loss']}" if b["target_loss"] else ""
-    return (f"Task: {task} ({args}). Every model: hidden size {result['hidden_size']}, seeds "
-            f"{', '.join(map(str, result['seeds']))}, at most {b['steps']} Adam updates of "
-            f"{b['batch_size']} sequences at learning rate {b['lr']}, gradients clipped at norm "
-            f"{b['clip']}{stop}.")
+    return (
+        f"Task: {task} ({args}). Every model: hidden size {result['hidden_size']}, seeds "
+        f"{', '.join(map(str, result['seeds']))}, at most {b['steps']} Adam updates of "
+        f"{b['batch_size']} sequences at learning rate {b['lr']}, gradients clipped at norm "
+        f"{b['clip']}{stop}."
+    )
 
 
 def summary(result: dict) -> str:

@@ -1,31 +1,28 @@
-"""MkDocs hook: a log of this checkout's recent builds, which the build report page shows.
+"""A log of this checkout's recent builds, which the build report page shows.
 
 A page cannot show how long the build that renders it takes, so the report lists the builds
 before it: when each finished, its seconds from loading the configuration to the end (the
 process's start-up, 2 to 3 s, comes before), and how many experiments it computed, all of them
-in a cold build and none in a warm one. The log is `builds.json` beside the experiment cache
-(git-ignored), the last `KEEP` builds, written whole and atomically; an unreadable log starts
-again empty, with a warning.
+in a cold build and none in a warm one. The log is `builds/builds.json` under the project's cache
+root (git-ignored), the last `KEEP` builds, written whole and atomically; an unreadable log starts
+again empty, with a warning. `snippets.site.hooks` writes it.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import time
 import warnings
 from pathlib import Path
 
-from snippets import cache
+from snippets.experiments import cache
 
 KEEP = 10
 FIELDS = {"finished", "seconds", "experiments", "computed", "dirty"}
-_started = time.perf_counter()
-_dirty = False
 
 
 def log_path() -> Path:
-    return cache.cache_dir().parent / "builds.json"
+    return cache.folder("builds") / "builds.json"
 
 
 def read(path: Path) -> list[dict]:
@@ -59,20 +56,8 @@ def table(entries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def on_startup(command, dirty) -> None:
-    global _dirty
-    _dirty = dirty
-
-
-def on_config(config):
-    global _started
-    _started = time.perf_counter()  # each build of `mkdocs serve` starts here too
-    return config
-
-
-def on_post_build(config) -> None:
-    records = cache.report()  # pages load experiments too: count each result once
-    append(log_path(), {"finished": datetime.datetime.now().isoformat(sep=" ", timespec="seconds"),
-                        "seconds": round(time.perf_counter() - _started, 1),
-                        "experiments": len({r["key"] for r in records}),
-                        "computed": len({r["key"] for r in records if not r["hit"]}), "dirty": _dirty})
+def entry(records: list[dict], seconds: float, dirty: bool) -> dict:
+    """The log entry of a build: when it finished, its seconds, how many experiments, how many computed."""
+    return {"finished": datetime.datetime.now().isoformat(sep=" ", timespec="seconds"), "seconds": round(seconds, 1),
+            "experiments": len({r["key"] for r in records}),  # pages load experiments too: count each once
+            "computed": len({r["key"] for r in records if not r["hit"]}), "dirty": dirty}

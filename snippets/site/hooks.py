@@ -1,6 +1,11 @@
-"""MkDocs hooks for this site (registered under `hooks:` in mkdocs.yml).
+"""The site's MkDocs hooks, all of them (registered under `hooks:` in mkdocs.yml).
 
-pymdownx.arithmatex (generic mode) leaves TeX in `<span class="arithmatex">\\(...\\)</span>` and
+Before any page renders, every experiment is run or loaded from the cache (`on_pre_build`), so
+pages only read results and the build report can list what this build computed; executed
+notebooks are kept while their code is unchanged (`snippets.site.notebook_cache`); each build is
+logged for the build report (`snippets.site.build_log`).
+
+Math: pymdownx.arithmatex (generic mode) leaves TeX in `<span class="arithmatex">\\(...\\)</span>` and
 `<div class="arithmatex">\\[...\\]</div>`; notebook pages get the same markup (see
 `snippets.site.notebooks`). We replace the TeX with MathML at build time, so pages need no math
 renderer and load nothing from a CDN. Malformed TeX raises `PluginError` naming the page and the
@@ -8,27 +13,42 @@ TeX, which stops the build. markdown-exec's warnings about a failing block get t
 """
 
 import html
+import logging
+import os
 import re
+import time
+from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from snippets.site import a11y, notebooks, pagenames
+from snippets import experiments
+from snippets.experiments import cache
+from snippets.site import a11y, build_log, notebook_cache, notebooks, pagenames
 from snippets.site.mathml import TexError, tex_to_mathml
+
+log = logging.getLogger("mkdocs.plugins.snippets")
 
 _ARITHMATEX = re.compile(r'<(span|div)(\s[^>]*class="arithmatex"[^>]*)>(.*?)</\1>', re.DOTALL)
 _DELIMITERS = {("\\(", "\\)"): False, ("\\[", "\\]"): True}  # -> display?
 _INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.DOTALL)  # in a heading's text: \(...\)
 
 
-_dirty = False
+_dirty = False  # `mkdocs serve --dirty`: only changed pages are rebuilt
+_started = time.perf_counter()
 
 
 def on_startup(command, dirty):
     global _dirty
-    _dirty = dirty  # `mkdocs serve --dirty`: only changed pages are rebuilt
+    _dirty = dirty
 
 
 def on_config(config):
+    global _started
+    _started = time.perf_counter()  # each build of `mkdocs serve` starts here too
+    # One cache for the whole build, next to mkdocs.yml, whatever folder code runs in: notebooks
+    # execute in their own folder, and their kernels inherit this process's environment.
+    default = Path(config.config_file_path).resolve().parent / ".cache" / "snippets"
+    os.environ.setdefault("SNIPPETS_CACHE_DIR", str(default))
     # A dirty build rebuilds only the changed pages, so links into the others look broken: the
     # link check belongs to full builds (the strict ones in tests, CI and the Pages workflow).
     if _dirty and "htmlproofer" in config.plugins:
@@ -38,6 +58,19 @@ def on_config(config):
     return config
 
 
+def on_pre_build(config) -> None:
+    changed = cache.stale()
+    if changed:  # under `mkdocs serve`: the process still has the old code loaded
+        log.warning(f"snippets changed on disk since this process started ({', '.join(changed)}): "
+                    "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code")
+    cache.clear_report()
+    if config.extra.get("run_experiments", True):  # a site of other pages (the tests' tiny ones) sets false
+        experiments.run_all()
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is not None and plugin.config["cache"]:
+        notebook_cache.prepare(plugin, sorted(Path(config.docs_dir).rglob("*.ipynb")), _dirty)
+
+
 def on_page_markdown(markdown, page, config, files):
     pagenames.NAMER.page = page.file.src_uri  # markdown-exec runs while this page renders
     return markdown
@@ -45,6 +78,8 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_post_build(config):
     pagenames.NAMER.page = None
+    seconds = time.perf_counter() - _started
+    build_log.append(build_log.log_path(), build_log.entry(cache.report(), seconds, _dirty))
 
 
 def on_post_page(output, page, config):

@@ -1,48 +1,55 @@
-"""MkDocs hook: keep executed notebooks while neither they nor the `snippets` code change.
+"""Executed notebooks, kept while neither they nor the code they import change.
 
 mkdocs-jupyter can cache a rendered notebook, but its key is only the notebook's bytes and the
 plugin's settings: after an edit to `snippets` it would serve outputs of the old code. So each
-build points its `cache_dir` at a folder named by a hash of the code the notebooks import (every
-`.py` file of the package, and the torch version). A code change moves the build to a new,
-empty folder and every notebook runs again; the folders of older code are deleted.
+build points its `cache_dir` at a folder named by a fingerprint of the code the notebooks can
+reach: the `snippets` modules their code cells import, followed transitively by the same rule as
+the experiment cache (`snippets.experiments.cache.fingerprint`), and torch's version. A code change
+moves the build to a new, empty folder and every notebook runs again.
+
+The folders live in `notebooks/` under the project's cache root, which the project owns; the
+folders of older code are deleted there, and nothing else is.
 
 mkdocs-jupyter deletes the entries a build did not use, and a dirty build (`mkdocs serve --dirty`)
 renders only the changed pages: there, every entry counts as used, so that editing one page does
-not throw away the executed notebooks.
-
-mkdocs-jupyter writes its entries in place, so a build killed mid-write can leave a truncated
-one. Before the pages render, an entry that is not valid JSON is deleted with a warning (a Python
-warning, as for experiment entries: a strict build goes on), and its notebook runs again.
+not throw away the executed notebooks. mkdocs-jupyter writes its entries in place, so a build
+killed mid-write can leave a truncated one: before the pages render, an entry that is not valid
+JSON is deleted with a warning, and its notebook runs again.
 """
 
 from __future__ import annotations
 
-import hashlib
+import ast
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
 
-import torch
+from snippets.experiments import cache
 
-import snippets
-from snippets import cache
-
-PLUGIN = "mkdocs-jupyter"
+FOLDER = re.compile(r"^[0-9a-f]{16}$")  # the names this module gives its folders
 
 
-def code_fingerprint(package: Path = Path(snippets.__file__).parent) -> str:
-    """SHA-256 over every `.py` file under `package` (path and bytes, in sorted order) and torch's version."""
-    digest = hashlib.sha256(f"torch {torch.__version__}\n".encode())
-    for path in sorted(package.rglob("*.py")):
-        digest.update(f"## {path.relative_to(package).as_posix()}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def imported_modules(notebooks: list[Path]) -> list[str]:
+    """The `snippets` modules the code cells of `notebooks` import (lines of IPython magic skipped)."""
+    found = set()
+    for notebook in notebooks:
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(code)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+                found.update(name for name in names if name.partition(".")[0] == "snippets")
+    return sorted(found)
 
 
-def notebook_cache_root() -> Path:
-    """Beside the experiment cache (`.cache/` next to mkdocs.yml in a site build)."""
-    return cache.cache_dir().parent / "notebooks"
+def code_fingerprint(notebooks: list[Path]) -> str:
+    """The fingerprint of the code the notebooks can reach (`snippets.experiments.cache.fingerprint`)."""
+    return cache.fingerprint(imported_modules(notebooks) or ["snippets"])
 
 
 def drop_unreadable(folder: Path) -> list[Path]:
@@ -59,26 +66,17 @@ def drop_unreadable(folder: Path) -> list[Path]:
     return dropped
 
 
-_dirty = False
-
-
-def on_startup(command, dirty) -> None:
-    global _dirty
-    _dirty = dirty
-
-
-def on_pre_build(config) -> None:
-    plugin = config.plugins.get(PLUGIN)
-    if plugin is None or not plugin.config["cache"]:
-        return
-    root = notebook_cache_root()
-    folder = root / code_fingerprint()[:16]
+def prepare(plugin, notebooks: list[Path], dirty: bool) -> Path:
+    """Point mkdocs-jupyter's cache at this code's folder; drop older code's folders and damaged entries."""
+    parent = cache.folder("notebooks")
+    folder = parent / code_fingerprint(notebooks)[:16]
     plugin.config["cache_dir"] = str(folder)
-    if root.is_dir():
-        for other in root.iterdir():
-            if other != folder:  # outputs of code that is no longer on disk
+    if parent.is_dir():
+        for other in parent.iterdir():
+            if other != folder and other.is_dir() and FOLDER.match(other.name):  # ours, of code no longer on disk
                 shutil.rmtree(other, ignore_errors=True)
     if folder.is_dir():
         drop_unreadable(folder)
-        if _dirty:  # keep the notebooks this build will not render (mkdocs-jupyter 0.26's own set)
+        if dirty:  # keep the notebooks this build will not render (mkdocs-jupyter 0.26's own set)
             plugin._used_cache_paths.update(folder.glob("*.json"))
+    return folder

@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-
-from .. import pool, tasks
-from ..cache import experiment
+from .. import tasks
 from ..train import TrainConfig
-from .runs import TRAINING, check_cells, compare_cells, train_run
+from . import pool
+from .cache import experiment
+from .runs import check_cells, compare_cells, train_run
 
 # --------------------------------------------------------------------------------------
 # The adding problem and copy memory
@@ -40,16 +40,29 @@ class AddingConfig:
     variant: str = "arjovsky"
 
 
-@experiment("adding_problem", modules=TRAINING)
+@experiment("adding_problem")
 def adding_problem(config: AddingConfig = AddingConfig()) -> dict:
     """Validation MSE against steps per cell, mean and spread over seeds, with the baseline."""
     check_cells(config.cells)
-    train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                               clip=1.0, eval_every=config.eval_every, val_size=2048,
-                               target_loss=config.target_loss)
-    return compare_cells("adding", {"T": config.T, "variant": config.variant}, config.cells,
-                          config.seeds, config.hidden_size, config.match, train_config,
-                          keep_weights_of=("lstm", "gru"))
+    train_config = TrainConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        clip=1.0,
+        eval_every=config.eval_every,
+        val_size=2048,
+        target_loss=config.target_loss,
+    )
+    return compare_cells(
+        "adding",
+        {"T": config.T, "variant": config.variant},
+        config.cells,
+        config.seeds,
+        config.hidden_size,
+        config.match,
+        train_config,
+        keep_weights_of=("lstm", "gru"),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,14 +80,21 @@ class CopyConfig:
     eval_every: int = 50
 
 
-@experiment("copy_task", modules=TRAINING)
+@experiment("copy_task")
 def copy_task(config: CopyConfig = CopyConfig()) -> dict:
     """Validation cross-entropy against steps per cell, over seeds, with the memoryless baseline."""
     check_cells(config.cells)
-    train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                               clip=1.0, eval_every=config.eval_every, val_size=512)
-    return compare_cells("copy", {"T": config.T}, config.cells, config.seeds,
-                          config.hidden_size, config.match, train_config)
+    train_config = TrainConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        clip=1.0,
+        eval_every=config.eval_every,
+        val_size=512,
+    )
+    return compare_cells(
+        "copy", {"T": config.T}, config.cells, config.seeds, config.hidden_size, config.match, train_config
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -99,24 +119,44 @@ class RecallConfig:
     eval_every: int = 50
 
 
-@experiment("recall", modules=TRAINING)
+@experiment("recall")
 def recall(config: RecallConfig = RecallConfig()) -> dict:
     """Final validation accuracy per cell and gap, per seed; chance is 1 / n_subjects."""
     check_cells(config.cells)
     if not config.gaps or any(not isinstance(g, int) or g < 0 for g in config.gaps):
         raise ValueError(f"gaps must be non-negative ints, got {config.gaps!r}")
-    train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                               clip=1.0, eval_every=config.eval_every, val_size=1024,
-                               target_loss=config.target_loss)
-    jobs = [(cell, "recall", {"gap": gap}, config.hidden_size, {**asdict(train_config), "seed": seed},
-             config.lstm_forget_bias if cell == "lstm" else None,
-             cell in ("lstm", "gru") and seed == config.seeds[0])  # weights for the pages' traces
-            for gap in config.gaps for cell in config.cells for seed in config.seeds]
+    train_config = TrainConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        clip=1.0,
+        eval_every=config.eval_every,
+        val_size=1024,
+        target_loss=config.target_loss,
+    )
+    jobs = [
+        (
+            cell,
+            "recall",
+            {"gap": gap},
+            config.hidden_size,
+            {**asdict(train_config), "seed": seed},
+            config.lstm_forget_bias if cell == "lstm" else None,
+            cell in ("lstm", "gru") and seed == config.seeds[0],
+        )  # weights for the pages' traces
+        for gap in config.gaps
+        for cell in config.cells
+        for seed in config.seeds
+    ]
     logs = iter(pool.run_jobs(train_run, jobs))
     task = tasks.Recall()
-    out = {"chance_accuracy": 1 / task.n_subjects, "baseline": task.baseline, "gaps": list(config.gaps),
-           "cells": {cell: {"accuracy": [], "loss": [], "steps_run": []} for cell in config.cells},
-           "state_dicts": {}}  # {cell: {str(gap): SequenceModel state_dict}}, first seed, lstm and gru
+    out = {
+        "chance_accuracy": 1 / task.n_subjects,
+        "baseline": task.baseline,
+        "gaps": list(config.gaps),
+        "cells": {cell: {"accuracy": [], "loss": [], "steps_run": []} for cell in config.cells},
+        "state_dicts": {},
+    }  # {cell: {str(gap): SequenceModel state_dict}}, first seed, lstm and gru
     for gap in config.gaps:
         for cell in config.cells:
             runs = [next(logs) for _ in config.seeds]
@@ -147,20 +187,27 @@ class CharConfig:
     eval_every: int = 100
 
 
-@experiment("char_model", modules=TRAINING)
+@experiment("char_model")
 def char_model(config: CharConfig = CharConfig()) -> dict:
     """Validation bits per character (and perplexity) against steps, per cell, over seeds."""
     check_cells(config.cells)
-    train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-                               clip=1.0, eval_every=config.eval_every)
-    out = compare_cells("char", {"seq_len": config.seq_len}, config.cells, config.seeds,
-                         config.hidden_size, "hidden", train_config)
+    train_config = TrainConfig(
+        steps=config.steps, batch_size=config.batch_size, lr=config.lr, clip=1.0, eval_every=config.eval_every
+    )
+    out = compare_cells(
+        "char", {"seq_len": config.seq_len}, config.cells, config.seeds, config.hidden_size, "hidden", train_config
+    )
     corpus = tasks.CharCorpus(seq_len=config.seq_len)
     bits = 1 / math.log(2)
-    out.update(baseline_bpc=corpus.baseline_bpc, baseline_perplexity=2 ** corpus.baseline_bpc,
-               vocab_size=len(corpus.vocab), train_chars=len(corpus.train_text),
-               val_chars=len(corpus.val_text), fingerprint=corpus.fingerprint)
+    out.update(
+        baseline_bpc=corpus.baseline_bpc,
+        baseline_perplexity=2**corpus.baseline_bpc,
+        vocab_size=len(corpus.vocab),
+        train_chars=len(corpus.train_text),
+        val_chars=len(corpus.val_text),
+        fingerprint=corpus.fingerprint,
+    )
     for result in out["cells"].values():
         result["final_bpc"] = [v * bits for v in result["final_val_loss"]]
-        result["final_perplexity"] = [2 ** b for b in result["final_bpc"]]
+        result["final_perplexity"] = [2**b for b in result["final_bpc"]]
     return out

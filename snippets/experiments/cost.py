@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import pool, seeding, tasks, train
-from ..cache import experiment
-from . import cell_comparisons
-from .cell_comparisons import AddingConfig, CharConfig, CopyConfig
-from .runs import TRAINING, check_cells
-
+from .. import seeding, tasks, train
+from . import pool
+from .cache import experiment
+from .runs import check_cells
+from .training import AddingConfig, CharConfig, CopyConfig
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer: G
 
@@ -41,17 +40,36 @@ def task_sizes() -> dict:
     adding, copy, char = AddingConfig(), CopyConfig(), CharConfig()
     vocab = len(tasks.CharCorpus(seq_len=char.seq_len).vocab)
     return {
-        "adding": {"input_size": 2, "output_size": 1, "hidden_size": adding.hidden_size,
-                   "batch_size": adding.batch_size, "length": adding.T, "args": {"T": adding.T}},
-        "copy": {"input_size": 10, "output_size": 9, "hidden_size": copy.hidden_size,
-                 "batch_size": copy.batch_size, "length": copy.T + 20, "args": {"T": copy.T}},
-        "char": {"input_size": vocab, "output_size": vocab, "hidden_size": char.hidden_size,
-                 "batch_size": char.batch_size, "length": char.seq_len, "args": {"seq_len": char.seq_len}},
+        "adding": {
+            "input_size": 2,
+            "output_size": 1,
+            "hidden_size": adding.hidden_size,
+            "batch_size": adding.batch_size,
+            "length": adding.T,
+            "args": {"T": adding.T},
+        },
+        "copy": {
+            "input_size": 10,
+            "output_size": 9,
+            "hidden_size": copy.hidden_size,
+            "batch_size": copy.batch_size,
+            "length": copy.T + 20,
+            "args": {"T": copy.T},
+        },
+        "char": {
+            "input_size": vocab,
+            "output_size": vocab,
+            "hidden_size": char.hidden_size,
+            "batch_size": char.batch_size,
+            "length": char.seq_len,
+            "args": {"seq_len": char.seq_len},
+        },
     }
 
 
-def parameter_counts(input_size: int, hidden_size: int, output_size: int, cells=("rnn", "lstm", "gru"),
-                     match: str = "hidden") -> dict:
+def parameter_counts(
+    input_size: int, hidden_size: int, output_size: int, cells=("rnn", "lstm", "gru"), match: str = "hidden"
+) -> dict:
     """Per cell: hidden size, parameters by formula and counted off the built module.
 
     `match="params"` gives every cell the hidden size whose model is closest to the LSTM's count
@@ -65,11 +83,13 @@ def parameter_counts(input_size: int, hidden_size: int, output_size: int, cells=
     for cell in cells:
         h = hidden_size if match == "hidden" else train.matched_hidden_size(cell, reference, input_size, output_size)
         model = train.SequenceModel(cell, input_size, h, output_size)
-        out[cell] = {"hidden_size": h,
-                     "layer_formula": layer_parameters(cell, input_size, h),
-                     "layer_counted": train.count_parameters(model.rnn),
-                     "model_formula": model_parameters(cell, input_size, h, output_size),
-                     "model_counted": train.count_parameters(model)}
+        out[cell] = {
+            "hidden_size": h,
+            "layer_formula": layer_parameters(cell, input_size, h),
+            "layer_counted": train.count_parameters(model.rnn),
+            "model_formula": model_parameters(cell, input_size, h, output_size),
+            "model_counted": train.count_parameters(model),
+        }
     return out
 
 
@@ -77,8 +97,9 @@ def steps_to_threshold(result: dict, threshold: float) -> dict:
     """Per cell and seed: the first validation step with loss below `threshold`, or None if never."""
     out = {}
     for cell, data in result["cells"].items():
-        out[cell] = [next((s for s, v in zip(run["val_step"], run["val_loss"]) if v < threshold), None)
-                     for run in data["runs"]]
+        out[cell] = [
+            next((s for s, v in zip(run["val_step"], run["val_loss"]) if v < threshold), None) for run in data["runs"]
+        ]
     return out
 
 
@@ -99,6 +120,7 @@ class StepTimeConfig:
 
 def _time_steps(task_name: str, sizes: dict, config: StepTimeConfig) -> dict:
     import time
+
     task = tasks.make_task(task_name, **sizes["args"])
     g = seeding.data_generator(config.seed)
     models = {}
@@ -117,7 +139,7 @@ def _time_steps(task_name: str, sizes: dict, config: StepTimeConfig) -> dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             seconds[cell].append(time.perf_counter() - start)
-    return {cell: s[config.warmup:] for cell, s in seconds.items()}
+    return {cell: s[config.warmup :] for cell, s in seconds.items()}
 
 
 def _cpu_name() -> str:
@@ -129,18 +151,28 @@ def _cpu_name() -> str:
         return ""
 
 
-@experiment("step_time", modules=(*TRAINING, cell_comparisons))  # its task sizes come from there
+@experiment("step_time")
 def step_time(config: StepTimeConfig = StepTimeConfig()) -> dict:
     """Median seconds per training step per task and cell (torch.nn layers), with the machine's name."""
     import platform
     import statistics
+
     check_cells(config.cells)
     sizes = task_sizes()
-    out = {"machine": _cpu_name() or platform.machine(), "torch": str(torch.__version__),
-           "threads": 1, "repeats": config.repeats, "tasks": {}}
+    out = {
+        "machine": _cpu_name() or platform.machine(),
+        "torch": str(torch.__version__),
+        "threads": 1,
+        "repeats": config.repeats,
+        "tasks": {},
+    }
     for name in config.task_names:
         times = pool.in_process(_time_steps, [(name, sizes[name], config)])[0]
-        out["tasks"][name] = {"sizes": {k: v for k, v in sizes[name].items() if k != "args"},
-                              "cells": {cell: {"median": statistics.median(s), "min": min(s), "max": max(s),
-                                               "seconds": s} for cell, s in times.items()}}
+        out["tasks"][name] = {
+            "sizes": {k: v for k, v in sizes[name].items() if k != "args"},
+            "cells": {
+                cell: {"median": statistics.median(s), "min": min(s), "max": max(s), "seconds": s}
+                for cell, s in times.items()
+            },
+        }
     return out

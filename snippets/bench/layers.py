@@ -1,4 +1,4 @@
-"""How fast `snippets.LSTM` and `snippets.GRU` are: `python -m snippets.bench`.
+"""How fast `snippets.LSTM` and `snippets.GRU` are, against `torch.nn` and a naive loop.
 
 Times a training step (forward, then backward of a scalar loss) and inference (forward under
 `torch.no_grad`) for each candidate, against `torch.nn` and against a naive teaching-style loop
@@ -6,16 +6,16 @@ written below (one matrix product per gate per step). The candidates run round-r
 each per round, so load from other processes spreads over all of them alike; the table gives
 medians and ratios, and states the machine and its load.
 
-Candidates: `torch.nn`; `snippets` as it runs by default (the hand-written backward of
-`snippets.bptt`); the same with gate traces recorded (`return_gates=True`); `snippets` with the
-backward left to autograd (`snippets.layers.autograd_loop()`); the naive loop; and, with
-`--compiled`, `snippets` inside `snippets.compiled.compiled_loops()`, with its one-off compile time.
+Candidates: `torch.nn`; `snippets` as it runs by default (the step functions of `snippets.cells`,
+differentiated by autograd); the same with gate traces recorded (`return_gates=True`); `snippets`
+on the opt-in hand-written backward (`snippets.fast.use("bptt")`), with and without traces; the
+naive loop; and, with `compiled`, `snippets.fast.use("compiled")`, with its one-off compile time.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import functools
 import os
 import platform
 import statistics
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import snippets
-from snippets.layers import autograd_loop, compiled_loops
+from snippets import fast
 
 BATCH, STEPS, INPUT = 32, 100, 64
 
@@ -92,15 +92,17 @@ def candidates(mode: str, hidden: int, compiled: bool) -> dict[str, tuple[nn.Mod
     ours = getattr(snippets, mode)(INPUT, hidden)
     ours.load_state_dict(theirs.state_dict())
     naive = (NaiveLSTM if mode == "LSTM" else NaiveGRU)(theirs)
+    plain, traced, bptt = contextlib.nullcontext, dict(return_gates=True), functools.partial(fast.use, "bptt")
     found = {
-        f"torch.nn.{mode}": (theirs, {}, contextlib.nullcontext),
-        f"snippets.{mode}": (ours, {}, contextlib.nullcontext),
-        f"snippets.{mode} + traces": (ours, dict(return_gates=True), contextlib.nullcontext),
-        f"snippets.{mode} autograd": (ours, {}, autograd_loop),
-        f"naive {mode} loop": (naive, {}, contextlib.nullcontext),
+        f"torch.nn.{mode}": (theirs, {}, plain),
+        f"snippets.{mode}": (ours, {}, plain),
+        f"snippets.{mode} + traces": (ours, traced, plain),
+        f"snippets.{mode} bptt": (ours, {}, bptt),
+        f"snippets.{mode} bptt + traces": (ours, traced, bptt),
+        f"naive {mode} loop": (naive, {}, plain),
     }
     if compiled:
-        found[f"snippets.{mode} compiled"] = (ours, {}, compiled_loops)
+        found[f"snippets.{mode} compiled"] = (ours, {}, functools.partial(fast.use, "compiled"))
     return found
 
 
@@ -170,36 +172,12 @@ def table(mode: str, medians: dict, compile_s: dict) -> list[str]:
             f"{name:28} {1e3 * train:9.2f} {1e3 * infer:9.2f} {train / torch_train:11.2f}x "
             f"{train / naive_train:11.2f}x {infer / torch_infer:11.2f}x"
         )
-    plain_train, plain_infer = medians[f"snippets.{mode}"]
-    traced_train, traced_infer = medians[f"snippets.{mode} + traces"]
-    rows.append(
-        f"traces cost {100 * (traced_train / plain_train - 1):+.0f} % in training, "
-        f"{100 * (traced_infer / plain_infer - 1):+.0f} % in inference"
-    )
+    for path in ("", " bptt"):
+        plain_train, plain_infer = medians[f"snippets.{mode}{path}"]
+        traced_train, traced_infer = medians[f"snippets.{mode}{path} + traces"]
+        rows.append(
+            f"traces cost{path} {100 * (traced_train / plain_train - 1):+.0f} % in training, "
+            f"{100 * (traced_infer / plain_infer - 1):+.0f} % in inference"
+        )
     rows += [f"{name}: first call (compiles forward and backward) {s:.0f} s" for name, s in compile_s.items()]
     return rows
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m snippets.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[128, 512], help="hidden sizes (default: 128 512)")
-    parser.add_argument("--repeats", type=int, default=21, help="rounds over all candidates (default: 21)")
-    parser.add_argument("--quick", action="store_true", help="5 rounds, hidden 128 only: a smoke test")
-    parser.add_argument("--compiled", action="store_true", help="also time compiled_loops() (compiles for minutes)")
-    parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.repeats, args.hidden = 5, [128]
-    print(f"machine: {machine()}")
-    print(f"batch {BATCH}, sequence {STEPS}, input {INPUT}, float32; medians of {args.repeats} interleaved rounds")
-    print(f"load average at start: {load()}")
-    for hidden in args.hidden:
-        for mode in args.modes:
-            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled)
-            print(f"\n{mode}, hidden {hidden}")
-            print("\n".join(table(mode, medians, compile_s)))
-    print(f"\nload average at end: {load()}")
-
-
-if __name__ == "__main__":
-    main()

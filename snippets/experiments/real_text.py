@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .. import pool, seeding, tasks, train
-from ..cache import experiment
+from .. import seeding, tasks, train
 from ..train import TrainConfig
-from .runs import TRAINING, train_run
+from . import pool
+from .cache import experiment
+from .runs import train_run
+
 
 @dataclass(frozen=True)
 class TextModelConfig:
@@ -28,24 +30,33 @@ class TextModelConfig:
     seed: int = 0
 
 
-@experiment("text_model", modules=TRAINING)
+@experiment("text_model")
 def text_model(config: TextModelConfig = TextModelConfig()) -> dict:
     """Validation bits per character against steps of one LSTM, its trained weights and the baseline."""
     corpus = tasks.CharCorpus(seq_len=config.seq_len)
-    train_config = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, clip=1.0,
-                               eval_every=config.eval_every, seed=config.seed)
+    train_config = TrainConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        clip=1.0,
+        eval_every=config.eval_every,
+        seed=config.seed,
+    )
     # _map: one job runs in this process on one thread (two spin and crawl on a shared CPU).
-    log = pool.run_jobs(train_run, [("lstm", "char", {"seq_len": config.seq_len}, config.hidden_size,
-                       asdict(train_config), None, True)])[0]
+    log = pool.run_jobs(
+        train_run, [("lstm", "char", {"seq_len": config.seq_len}, config.hidden_size, asdict(train_config), None, True)]
+    )[0]
     bits = 1 / math.log(2)
-    return {"baseline_bpc": corpus.baseline_bpc, "vocab": corpus.vocab, "fingerprint": corpus.fingerprint,
-            "val_step": log["val_step"], "val_bpc": [v * bits for v in log["val_loss"]],
-            "seconds": log["seconds"][-1], "n_params": log["n_params"], "state_dict": log["state_dict"]}
-
-
-def _trace_code():
-    from .. import bptt, cells, interpret, layers
-    return (cells, layers, bptt, interpret)
+    return {
+        "baseline_bpc": corpus.baseline_bpc,
+        "vocab": corpus.vocab,
+        "fingerprint": corpus.fingerprint,
+        "val_step": log["val_step"],
+        "val_bpc": [v * bits for v in log["val_loss"]],
+        "seconds": log["seconds"][-1],
+        "n_params": log["n_params"],
+        "state_dict": log["state_dict"],
+    }
 
 
 @dataclass(frozen=True)
@@ -73,13 +84,15 @@ def validation_texts(corpus: tasks.CharCorpus) -> list[tuple[str, str]]:
     """(path under torch/, whole text) of each validation file, as `CharCorpus` splits them."""
     files = tasks.torch_source_files(corpus.subdir)
     root = next(p for p in files[0].parents if p.name == "torch")
-    return [(f.relative_to(root).as_posix(), f.read_text(encoding="utf-8"))
-            for i, f in enumerate(files) if i % corpus.val_every == 0]
+    return [
+        (f.relative_to(root).as_posix(), f.read_text(encoding="utf-8"))
+        for i, f in enumerate(files)
+        if i % corpus.val_every == 0
+    ]
 
 
 @torch.no_grad()
-def unit_traces(state_dict: dict, corpus: tasks.CharCorpus, texts: list[str],
-                keys=("c", "h")) -> list[torch.Tensor]:
+def unit_traces(state_dict: dict, corpus: tasks.CharCorpus, texts: list[str], keys=("c", "h")) -> list[torch.Tensor]:
     """Traces `keys` of every unit at every character of each text: one (chars, units) tensor per
     text, the keys' units side by side (for `("c", "h")`: columns 0..H-1 are $c_t$, H..2H-1 $h_t$).
 
@@ -94,7 +107,7 @@ def unit_traces(state_dict: dict, corpus: tasks.CharCorpus, texts: list[str],
         x[b, torch.arange(len(i)), i] = 1.0
     _, _, trace = layer(x, return_gates=True)
     both = torch.cat([trace[k][0, 0] for k in keys], dim=-1)  # (time, batch, units)
-    return [both[:len(i), b, :] for b, i in enumerate(ids)]
+    return [both[: len(i), b, :] for b, i in enumerate(ids)]
 
 
 def busy_window(features: dict, text: str, n_lines: int) -> tuple[int, float]:
@@ -102,8 +115,9 @@ def busy_window(features: dict, text: str, n_lines: int) -> tuple[int, float]:
     open bracket (the least common of the three counts first): (its first line from 0, its score)."""
     starts = [0] + [k + 1 for k, ch in enumerate(text) if ch == "\n"]
     lines = list(zip(starts, starts[1:] + [len(text)]))
-    marks = torch.tensor([[float(features[f][a:b].sum() > 0) for f in ("in_string", "in_comment", "bracket_depth")]
-                          for a, b in lines]).reshape(-1, 3)
+    marks = torch.tensor(
+        [[float(features[f][a:b].sum() > 0) for f in ("in_string", "in_comment", "bracket_depth")] for a, b in lines]
+    ).reshape(-1, 3)
     if len(lines) <= n_lines:
         return 0, float(marks.sum(0).min() * 1000 + marks.sum())
     windows = marks.unfold(0, n_lines, 1).sum(-1)  # (windows, 3): lines with each mark
@@ -112,8 +126,15 @@ def busy_window(features: dict, text: str, n_lines: int) -> tuple[int, float]:
 
 
 @torch.no_grad()
-def generate(state_dict: dict, corpus: tasks.CharCorpus, hidden_size: int, prime: str, n_chars: int,
-             temperature: float, seed: int) -> str:
+def generate(
+    state_dict: dict,
+    corpus: tasks.CharCorpus,
+    hidden_size: int,
+    prime: str,
+    n_chars: int,
+    temperature: float,
+    seed: int,
+) -> str:
     r"""Sample `n_chars` characters after `prime`, drawing each from $\mathrm{softmax}(z / \tau)$."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
@@ -142,13 +163,16 @@ def _search(acts: torch.Tensor, features: dict, top: int, keys, hidden_size: int
     ranked = {}
     for feature, values in features.items():
         rho = interpret.correlations(acts, values)
-        ranked[feature] = [{**name(int(u)), "correlation": float(rho[u])}
-                           for u in rho.abs().argsort(descending=True)[:top]]
-    return {"best": [{"feature": u.feature, **name(u.unit), "correlation": u.correlation} for u in best],
-            "ranked": ranked}
+        ranked[feature] = [
+            {**name(int(u)), "correlation": float(rho[u])} for u in rho.abs().argsort(descending=True)[:top]
+        ]
+    return {
+        "best": [{"feature": u.feature, **name(u.unit), "correlation": u.correlation} for u in best],
+        "ranked": ranked,
+    }
 
 
-@experiment("text_units", modules=(*TRAINING, *_trace_code()))
+@experiment("text_units")
 def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
     """Units of the trained `text_model` that track features of Python source, found by correlation.
 
@@ -156,18 +180,23 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
     validation file with the best units' values on it, and samples from the model.
     """
     from .. import interpret
+
     trained = text_model(config.model)
     corpus = tasks.CharCorpus(seq_len=config.model.seq_len)
     files = validation_texts(corpus)
-    texts = [text[:config.max_chars] for _, text in files]
-    features = [{k: v[:config.max_chars] for k, v in interpret.source_features(text).items()} for _, text in files]
+    texts = [text[: config.max_chars] for _, text in files]
+    features = [{k: v[: config.max_chars] for k, v in interpret.source_features(text).items()} for _, text in files]
     joined = {k: torch.cat([f[k] for f in features]) for k in features[0]}
     seeding.seed_everything(config.model.seed)
-    untrained = train.SequenceModel("lstm", len(corpus.vocab), config.model.hidden_size,
-                                    len(corpus.vocab)).state_dict()
+    untrained = train.SequenceModel("lstm", len(corpus.vocab), config.model.hidden_size, len(corpus.vocab)).state_dict()
     hidden = config.model.hidden_size
-    out = {"files": [path for path, _ in files], "chars": sum(len(t) for t in texts),
-           "traces": list(config.traces), "hidden_size": hidden, "max_chars": config.max_chars}
+    out = {
+        "files": [path for path, _ in files],
+        "chars": sum(len(t) for t in texts),
+        "traces": list(config.traces),
+        "hidden_size": hidden,
+        "max_chars": config.max_chars,
+    }
     acts = {}
     for name, weights in (("trained", trained["state_dict"]), ("untrained", untrained)):
         acts[name] = pool.in_process(unit_traces, [(weights, corpus, texts, config.traces)])[0]
@@ -180,16 +209,30 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
     a, b = starts[first], starts[min(first + config.excerpt_lines, len(starts) - 1)] - 1
     every = torch.cat(acts["trained"])
     out["excerpt"] = {
-        "file": out["files"][k], "first_line": first + 1, "text": texts[k][a:b],
+        "file": out["files"][k],
+        "first_line": first + 1,
+        "text": texts[k][a:b],
         "features": {name: f[a:b].tolist() for name, f in features[k].items()},
-        "units": {u["feature"]: {**u, "values": acts["trained"][k][a:b, u["column"]].tolist(),
-                                 # colour scale: 99th percentile of the unit's |value| over all evaluated
-                                 # text (its largest value would leave most characters pale)
-                                 "scale": float(every[:, u["column"]].abs().quantile(0.99))}
-                  for u in out["trained"]["best"]},
+        "units": {
+            u["feature"]: {
+                **u,
+                "values": acts["trained"][k][a:b, u["column"]].tolist(),
+                # colour scale: 99th percentile of the unit's |value| over all evaluated
+                # text (its largest value would leave most characters pale)
+                "scale": float(every[:, u["column"]].abs().quantile(0.99)),
+            }
+            for u in out["trained"]["best"]
+        },
     }
-    out["samples"] = [{"temperature": t, "seed": config.sample_seed, "prime": config.prime,
-                       "text": generate(trained["state_dict"], corpus, hidden, config.prime,
-                                        config.sample_chars, t, config.sample_seed)}
-                      for t in config.temperatures]
+    out["samples"] = [
+        {
+            "temperature": t,
+            "seed": config.sample_seed,
+            "prime": config.prime,
+            "text": generate(
+                trained["state_dict"], corpus, hidden, config.prime, config.sample_chars, t, config.sample_seed
+            ),
+        }
+        for t in config.temperatures
+    ]
     return out

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import random
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -27,7 +28,7 @@ import torch
 
 _pool: ProcessPoolExecutor | None = None
 _turn = threading.Lock()  # held by the experiment whose code runs in this process now
-_local = threading.local()  # whether this thread is one of side_by_side's
+_local = threading.local()  # whether this thread is one of side_by_side's; its jobs' CPU seconds
 
 
 def workers() -> int:
@@ -51,9 +52,23 @@ def run_jobs(fn, jobs: list[tuple]) -> list:
     """`[fn(*job) for job in jobs]`, on the worker pool unless there is one worker."""
     if workers() == 1:
         return in_process(fn, jobs)
-    futures = [_get_pool().submit(fn, *job) for job in jobs]
+    futures = [_get_pool().submit(_timed, fn, *job) for job in jobs]
     with _others_may_run():
-        return [future.result() for future in futures]
+        done = [future.result() for future in futures]
+    _local.job_cpu = job_cpu_seconds() + sum(cpu for _, cpu in done)
+    return [result for result, _ in done]
+
+
+def job_cpu_seconds() -> float:
+    """CPU seconds that the worker processes spent on the jobs this thread sent them, so far."""
+    return getattr(_local, "job_cpu", 0.0)
+
+
+def _timed(fn, *job):
+    """In a worker: `fn(*job)` and the CPU seconds it took."""
+    start = time.process_time()
+    result = fn(*job)
+    return result, time.process_time() - start
 
 
 def side_by_side(calls) -> list:

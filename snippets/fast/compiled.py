@@ -1,11 +1,11 @@
-r"""The opt-in compiled path: `with compiled_loops(): ...` runs the time loops through `torch.compile`.
+r"""The compiled path: `with snippets.fast.use("compiled"): ...` runs the time loops through `torch.compile`.
 
 The compiler unrolls a loop over all its steps and fuses each step's elementwise operations into
 one kernel, so it compiles once per sequence length, shape and dtype: a minute or more of one-off
 cost (`python -m snippets.bench --compiled` reports it), worth it for a long training run on
 fixed-length batches. It needs a C++ compiler at run time.
 
-The loops here are the equations of `snippets.bptt`'s loops, written for the compiler. The eager
+The loops here are the equations of `snippets.fast.bptt`'s loops, written for the compiler. The eager
 loops write each step into slices of tensors allocated once; `torch.compile` would turn each
 such write into a copy of the whole tensor (it makes programs functional before it optimises
 them), so the loops became quadratic in the sequence length. Here each step makes new tensors and
@@ -15,13 +15,12 @@ oneDNN's `linear`, and picks its own kernel. `tests/test_fast_paths.py` holds bo
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import torch
 from torch import Tensor
 
-from snippets import bptt
+from snippets.fast import bptt
 
 
 def lstm_forward(xw: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor):
@@ -91,23 +90,16 @@ def gru_backward(rz, n, u, h, weight_hh, d_out, d_hT):
     return d_xw, d_u, dh
 
 
-REPLACES = {bptt.lstm_forward: lstm_forward, bptt.lstm_backward: lstm_backward,
-            bptt.gru_forward: gru_forward, bptt.gru_backward: gru_backward}
-
-
-@contextlib.contextmanager
-def compiled_loops():
-    """Inside the block, `snippets.LSTM` and `snippets.GRU` run their time loops compiled."""
-    before = dict(bptt._compiled)
-    bptt._compiled.update({eager: _compile(loop) for eager, loop in REPLACES.items()})
-    try:
-        yield
-    finally:
-        bptt._compiled.clear()
-        bptt._compiled.update(before)
+TWINS = {
+    bptt.lstm_forward: lstm_forward,
+    bptt.lstm_backward: lstm_backward,
+    bptt.gru_forward: gru_forward,
+    bptt.gru_backward: gru_backward,
+}
 
 
 @functools.cache
-def _compile(function):
+def compiled(function):
+    """The compiled form of the eager loop `function` of `snippets.fast.bptt` (compiled on first use)."""
     # fullgraph: a graph break would silently fall back to eager, slower than not compiling.
-    return torch.compile(function, fullgraph=True, dynamic=False)
+    return torch.compile(TWINS[function], fullgraph=True, dynamic=False)

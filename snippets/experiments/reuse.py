@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-from .. import bench, bptt, cells, layers
-from ..cache import experiment
+from ..bench import layers as bench
+from .cache import experiment
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class SpeedConfig:
     modes: tuple = ("LSTM", "GRU")
 
 
-@experiment("speed", modules=(bench, bptt, cells, layers))
+@experiment("speed")
 def speed(config: SpeedConfig = SpeedConfig()) -> dict:
     """Median seconds per training step and per inference, for each candidate of `snippets.bench`."""
     out = {"machine": bench.machine(), "hidden": config.hidden, "repeats": config.repeats, "modes": {}}

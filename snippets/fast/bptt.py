@@ -20,13 +20,14 @@ step writes into slices of tensors allocated once. What the forward keeps is als
 `return_gates=True` returns, so traces cost next to nothing; they come out marked
 non-differentiable (they are for looking inside, not for a loss).
 The backward is not differentiable itself: asking for second derivatives raises an error.
-`snippets.compiled.compiled_loops()` runs the same equations through `torch.compile` (opt-in).
+`snippets.fast.use("compiled")` runs the same equations through `torch.compile`.
 
 Notation: $\delta y = \partial L / \partial y$ for the loss $L$, and $\bar a$ is the gradient
 of a gate's pre-activation $a$ (for $i_t = \sigma(a_{i,t})$, $\bar a_i = \delta i \; i (1-i)$).
 Gates are stacked as in `snippets.cells`: $(i, f, g, o)$ and $(r, z, n)$. The equations are the
-same as `lstm_step` and `gru_step`; `tests/test_fast_paths.py` checks both against those and
-against finite differences.
+same as `lstm_step` and `gru_step`, written again for speed; `tests/test_fast_paths.py` holds them
+equal to those step functions, to `torch.nn` and to finite differences. The sequence modules run
+this file only inside `snippets.fast.use("bptt")` (or `"compiled"`): see `snippets.fast`.
 
 The functions work on time-major tensors: `x` is $(T, B, I)$, `xw` $(T, B, G H)$, the states $(B, H)$.
 """
@@ -36,6 +37,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+from snippets import fast
+from snippets.cells import gru_step, lstm_step
 
 # -- matrix products ------------------------------------------------------------------------------
 
@@ -156,8 +160,15 @@ def lstm_forward(xw: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor):
     steps, hidden = len(xw), h.shape[-1]
     # Every step writes into slices of tensors made once: no per-step allocation, no copy to stack.
     gates, tanh_cs, hs, cs = xw, xw.new_empty(steps, *h.shape), _with_first(h, steps), _with_first(c, steps)
-    views = zip(gates, gates[..., : 2 * hidden], gates[..., 2 * hidden : 3 * hidden],
-                gates[..., 3 * hidden :], hs[1:], cs[1:], tanh_cs)  # iterating a tensor unbinds it
+    views = zip(
+        gates,
+        gates[..., : 2 * hidden],
+        gates[..., 2 * hidden : 3 * hidden],
+        gates[..., 3 * hidden :],
+        hs[1:],
+        cs[1:],
+        tanh_cs,
+    )  # iterating a tensor unbinds it
     for a, i_f, g, o, h_t, c_t, tanh_c in views:
         a.add_(linear(h, weight_hh))  # pre-activations a_t = xw_t + W_hh h_{t-1}, made into gates in place:
         i_f.sigmoid_(), g.tanh_(), o.sigmoid_()
@@ -191,8 +202,9 @@ def lstm_backward(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT):
     weight_t = weight_hh.t().contiguous()  # delta h_t = abar_{t+1} W_hh, as a product with a transpose
     d_gates = torch.empty_like(gates)  # abar_t, filled from the last step back
     # Per-step views, made once (indexing a tensor in the loop would cost a call per step).
-    d_out_, dc_dh_, f_, by_delta_, d_gates_, abar_ = (v.unbind(0) for v in (
-        d_out, dc_dh, f, by_delta, d_gates, d_gates.unflatten(-1, (4, -1))))
+    d_out_, dc_dh_, f_, by_delta_, d_gates_, abar_ = (
+        v.unbind(0) for v in (d_out, dc_dh, f, by_delta, d_gates, d_gates.unflatten(-1, (4, -1)))
+    )
     last = len(d_out) - 1
     dh, dc = d_out_[last] + d_hT, d_cT  # delta h_T, and delta c_T from outside
     for t in range(last, -1, -1):
@@ -240,8 +252,9 @@ class GRULayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
-                bias_ih: Tensor | None, bias_hh: Tensor | None):
+    def forward(
+        ctx, x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None, bias_hh: Tensor | None
+    ):
         if bias_hh is None:
             bias_hh = x.new_zeros(weight_hh.shape[0])
         rz, n, u, h = _loop(gru_forward)(project(x, weight_ih, bias_ih), h0, weight_hh, bias_hh)
@@ -268,8 +281,9 @@ def gru_forward(xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor):
     # As in lstm_forward: every step writes into slices of tensors made once.
     rzs, ns, us = xw.new_empty(steps, len(h), 2 * hidden), xw.new_empty(steps, *h.shape), torch.empty_like(xw)
     hs = _with_first(h, steps)
-    views = zip(xw[..., : 2 * hidden], xw[..., 2 * hidden :], us, us[..., : 2 * hidden], us[..., 2 * hidden :],
-                rzs, ns, hs[1:])
+    views = zip(
+        xw[..., : 2 * hidden], xw[..., 2 * hidden :], us, us[..., : 2 * hidden], us[..., 2 * hidden :], rzs, ns, hs[1:]
+    )
     for xw_rz, xw_n, u, u_rz, u_n, rz, n, h_t in views:
         u.copy_(linear(h, weight_hh, bias_hh))  # u_t = W_hh h_{t-1} + b_hh
         torch.add(xw_rz, u_rz, out=rz).sigmoid_()
@@ -296,8 +310,9 @@ def gru_backward(rz, n, u, h, weight_hh, d_out, d_hT):
     weight_t = weight_hh.t().contiguous()  # W_hh^T delta u_t, as a product with a transpose
     # delta u_t, and delta h_t at [t + 1] (delta h_0 at [0]), filled from the last step back
     d_u, dhs = torch.empty_like(u), h.new_empty(h.shape)
-    d_out_, z_, du_dh_, d_u_, d_u_gates_, dhs_ = (v.unbind(0) for v in (
-        d_out, z, du_dh, d_u, d_u.unflatten(-1, (3, -1)), dhs))
+    d_out_, z_, du_dh_, d_u_, d_u_gates_, dhs_ = (
+        v.unbind(0) for v in (d_out, z, du_dh, d_u, d_u.unflatten(-1, (3, -1)), dhs)
+    )
     last = len(d_out) - 1
     dh = torch.add(d_out_[last], d_hT, out=dhs_[last + 1])  # delta h_T
     for t in range(last, -1, -1):
@@ -310,11 +325,39 @@ def gru_backward(rz, n, u, h, weight_hh, d_out, d_hT):
     return d_xw, d_u, dh
 
 
-# -- compiled loops (opt-in): see snippets.compiled ------------------------------------------------
+# -- the layers' time loops, as `snippets.layers` calls them ------------------------------------------
 
-_compiled: dict = {}  # loop function -> the compiled function that replaces it, while compiled loops are on
+
+def lstm_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool):
+    """One LSTM layer-direction: what `snippets.layers` returns from its own loop, through `LSTMLayer`."""
+    (weight_ih, bias_ih), (weight_hh, bias_hh) = projection, step_args
+    # b_ih and b_hh add to the same pre-activation: fold both into the input projection.
+    bias = None if bias_ih is None else bias_ih + bias_hh
+    out, h, c, gates, cells = LSTMLayer.apply(_in_step_order(x, reverse), *state, weight_ih, weight_hh, bias)
+    trace = [_in_step_order(v, reverse) for v in (*gates.chunk(4, dim=-1), out, cells)] if record else None
+    return _in_step_order(out, reverse), (h, c), trace
+
+
+def gru_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool):
+    """One GRU layer-direction, through `GRULayer`; same returns as `lstm_layer`."""
+    (weight_ih, bias_ih), (weight_hh, bias_hh) = projection, step_args
+    out, h, rz, n = GRULayer.apply(_in_step_order(x, reverse), state[0], weight_ih, weight_hh, bias_ih, bias_hh)
+    trace = [_in_step_order(v, reverse) for v in (*rz.chunk(2, dim=-1), n, out)] if record else None
+    return _in_step_order(out, reverse), (h,), trace
+
+
+TWINS = {lstm_step: lstm_layer, gru_step: gru_layer}  # step function -> its hand-written twin
+
+
+def _in_step_order(x: Tensor, reverse: bool) -> Tensor:
+    """Time-major `x` in the order the loop visits the steps (the reverse direction starts at the end)."""
+    return x.flip(0) if reverse else x
 
 
 def _loop(function):
-    """`function`, or its compiled replacement while `snippets.compiled.compiled_loops()` is on."""
-    return _compiled.get(function, function)
+    """`function`, or its compiled twin on the `"compiled"` path (`snippets.fast.compiled`)."""
+    if fast.active() != "compiled":
+        return function
+    from snippets.fast import compiled  # here: compiled imports this module
+
+    return compiled.compiled(function)

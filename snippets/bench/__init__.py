@@ -1,0 +1,5 @@
+"""Benchmarks: speed is measured here, never in a timed test.
+
+`python -m snippets.bench` times a training step and inference of `snippets.LSTM`/`GRU` on each of
+their paths against `torch.nn` and a naive loop (`snippets.bench.layers`).
+"""

@@ -1,0 +1,47 @@
+"""`python -m snippets.bench`: time `snippets.LSTM`/`GRU` against `torch.nn` and a naive loop."""
+
+from __future__ import annotations
+
+import argparse
+
+from snippets.bench.layers import BATCH, INPUT, STEPS, load, machine, measure, table
+
+
+def positive(text: str) -> int:
+    """An argparse type: an int of at least 1, or a clear error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m snippets.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--hidden", type=positive, nargs="+", default=[128, 512], help="hidden sizes (default: 128 512)"
+    )
+    parser.add_argument("--repeats", type=positive, default=21, help="rounds over all candidates (default: 21)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds, hidden 128 only: a smoke test")
+    parser.add_argument(
+        "--compiled", action="store_true", help='also time snippets.fast.use("compiled") (compiles for minutes)'
+    )
+    parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.hidden = 5, [128]
+    print(f"machine: {machine()}")
+    print(f"batch {BATCH}, sequence {STEPS}, input {INPUT}, float32; medians of {args.repeats} interleaved rounds")
+    print(f"load average at start: {load()}")
+    for hidden in args.hidden:
+        for mode in args.modes:
+            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled)
+            print(f"\n{mode}, hidden {hidden}")
+            print("\n".join(table(mode, medians, compile_s)))
+    print(f"\nload average at end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
