@@ -29,7 +29,9 @@ def time_major(name: str, input: Tensor, input_size: int, dtype, batch_first: bo
     x = input.transpose(0, 1) if batched and batch_first else input
     x = x if batched else x.unsqueeze(1)
     if x.shape[0] == 0:
-        raise RNNInputError(f"{name}: expected a sequence of at least one time step, got input of shape {tuple(input.shape)}")
+        raise RNNInputError(
+            f"{name}: expected a sequence of at least one time step, got input of shape {tuple(input.shape)}"
+        )
     return x, batched
 
 

@@ -9,6 +9,15 @@ import snippets
 from snippets.errors import RNNInputError
 from snippets.min_rnn import MinGRU, MinLSTM, g, log_g, min_gru_step, min_lstm_step
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: a second thread only adds hand-offs, which a busy machine makes slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 BATCH, INPUT, HIDDEN = 2, 3, 8
 LENGTHS = (1, 2, 17, 512, 4096)
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
@@ -109,7 +118,7 @@ def test_candidate_activation_is_positive_continuous_and_its_log_is_exact():
 def test_traces_follow_the_recurrence(cls):
     module = make(cls)
     x, h0 = inputs(9)
-    output, h_n, traces = module(x, h0, return_gates=True)
+    output, _, traces = module(x, h0, return_gates=True)
     assert list(traces) == list(cls.trace_names)
     assert all(v.shape == (9, BATCH, HIDDEN) for v in traces.values())
     h_prev = torch.cat([h0.unsqueeze(0), traces["h"][:-1]])
@@ -143,7 +152,9 @@ def test_layouts_batch_first_unbatched_and_default_h0(cls):
 
 @pytest.mark.parametrize("d", [4, 16])
 def test_parameter_counts(d):
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
     assert count(MinGRU(d, d)) == 2 * d * d + 2 * d
     assert count(MinLSTM(d, d)) == 3 * d * d + 3 * d
     assert count(snippets.GRU(d, d)) == 6 * d * d + 6 * d

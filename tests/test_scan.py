@@ -6,6 +6,15 @@ import torch.nn.functional as F
 
 from snippets.scan import linear_recurrence, log_space_scan
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: a second thread only adds hand-offs, which a busy machine makes slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 BATCH, HIDDEN = 2, 8
 LENGTHS = (1, 2, 17, 512, 4096)
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}

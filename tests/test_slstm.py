@@ -8,6 +8,15 @@ import torch
 from snippets.errors import RNNInputError
 from snippets.slstm import SLSTM, slstm_loop, slstm_step
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: a second thread only adds hand-offs, which a busy machine makes slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 BATCH, INPUT, HIDDEN = 3, 4, 5
 FORGET_GATES = ["sigmoid", "exp"]
 
@@ -35,7 +44,7 @@ def test_stabilised_equals_the_plain_equations_in_float64(forget_gate):
     module.stabilise = False
     plain_output, plain_state = module(x)
     assert max_error(output, plain_output) <= 1e-12
-    h, c, n, m = state
+    _, c, n, m = state
     assert max_error(c * m.exp() / plain_state[2], plain_state[1] / plain_state[2]) <= 1e-12
     assert max_error(n * m.exp() / plain_state[2], torch.ones_like(n)) <= 1e-12
     # One of the two rescaled exponents is always 0, so that gate is exactly 1 and n_t >= 1.
@@ -63,10 +72,15 @@ def test_pre_activations_of_100_overflow_the_plain_form_but_not_the_stabilised_o
     gen = torch.Generator().manual_seed(2)
     xw = torch.rand(steps, sequences, 4 * hidden, generator=gen) * 200 - 100
     weight_hh = torch.rand(4 * hidden, hidden, generator=gen) - 0.5
-    run = lambda dtype, stabilised: slstm_loop(  # noqa: E731
-        xw.to(dtype), fresh_state(sequences, hidden, dtype), weight_hh.to(dtype), forget_gate, stabilised)[0]
+
+    def run(dtype, stabilised):
+        state = fresh_state(sequences, hidden, dtype)
+        return slstm_loop(xw.to(dtype), state, weight_hh.to(dtype), forget_gate, stabilised)[0]
+
+    def finite(output):  # one flag per sequence
+        return torch.isfinite(output).all(0).all(-1)
+
     stable32, plain32, reference = run(torch.float32, True), run(torch.float32, False), run(torch.float64, False)
-    finite = lambda out: torch.isfinite(out).all(0).all(-1)  # noqa: E731  one flag per sequence
     assert finite(stable32).all()
     assert (~finite(plain32)).float().mean() > 0.5  # exp(100) > 3.4e38: inf, then inf/inf = nan
     trusted = finite(reference)  # float64 holds exp(100); it too overflows for exp forget gates over many steps
@@ -114,7 +128,7 @@ def test_layouts_and_traces():
     torch.manual_seed(6)
     module = SLSTM(INPUT, HIDDEN, dtype=torch.float64)
     x = sequence(steps=7)
-    output, state, traces = module(x, return_gates=True)
+    output, _, traces = module(x, return_gates=True)
     assert list(traces) == ["z", "i", "f", "o", "h", "c", "n", "m"]
     assert all(v.shape == (7, BATCH, HIDDEN) for v in traces.values())
     torch.testing.assert_close(traces["h"], output)
@@ -133,7 +147,7 @@ def test_first_step_stabiliser_is_the_input_gate_pre_activation():
     xw = torch.randn(2, 4 * HIDDEN, generator=gen, dtype=torch.float64)
     h, c, n, m = fresh_state(2, HIDDEN, torch.float64)
     weight_hh = torch.randn(4 * HIDDEN, HIDDEN, generator=gen, dtype=torch.float64)
-    (h1, c1, n1, m1), (z, i, f, o) = slstm_step(xw, h, c, n, m, weight_hh)
+    (h1, _, _, m1), (z, i, f, o) = slstm_step(xw, h, c, n, m, weight_hh)
     torch.testing.assert_close(m1, xw.chunk(4, dim=-1)[1])
     assert torch.equal(i, torch.ones_like(i)) and torch.equal(f, torch.zeros_like(f))
     torch.testing.assert_close(h1, o * z)
