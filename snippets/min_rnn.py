@@ -1,11 +1,12 @@
 r"""minGRU and minLSTM (Feng et al. 2024, "Were RNNs All We Needed?"): gates that see only the input.
 
 The GRU's gates and candidate read $h_{t-1}$, so step $t$ must wait for step $t - 1$. Feng et al.
-remove $h_{t-1}$ from them (and the GRU's reset gate with it, and the LSTM's output gate and the
-tanh on its state). What is left is $h_t = a_t \odot h_{t-1} + b_t$ with $a_t$ and $b_t$ computed
-from $x_t$ alone, for all steps in one matrix product, and the recurrence is a prefix scan
-(`snippets.scan`). Each module runs either way: `mode="scan"` (log space, parallel over time) or
-`mode="loop"` (the step function in a time loop); the tests hold the two equal.
+remove $h_{t-1}$ from them, and with it the GRU's reset gate, the LSTM's output gate and cell
+state, and the tanh that bounds the candidate. What is left is $h_t = a_t \odot h_{t-1} + b_t$
+with $a_t$ and $b_t$ computed from $x_t$ alone, for all steps in one matrix product, and the
+recurrence is a prefix scan (`snippets.scan`). Each module runs either way: `mode="scan"` (log
+space, parallel over time) or `mode="loop"` (the step function in a time loop); the tests hold
+the two equal.
 
 The log-space scan needs $b_t > 0$, so the candidate goes through
 
@@ -13,8 +14,9 @@ $$
 g(x) = \begin{cases} x + \tfrac12 & x \ge 0 \\ \sigma(x) & x < 0 \end{cases}
 $$
 
-(positive, continuous at 0, linear for large $x$), in both modes, so that they compute the same
-function. Feng et al.'s sequential versions use the linear $\tilde h_t$ without $g$.
+(positive, continuous at 0, linear for large $x$). The paper's plain formulation has the linear
+candidate $\tilde h_t = W_h x_t + b_h$; its log-space version applies $g$, and so do both modes
+here, so that they compute the same function.
 
 | | minGRU | minLSTM | GRU |
 | --- | --- | --- | --- |

@@ -41,7 +41,8 @@ def coefficients(steps, dtype, seed=0):
 def values_and_gradients(run, leaves, seed=1):
     """All states, and the gradients of a random projection of them with respect to every leaf."""
     states = run(*leaves)
-    weights = torch.randn(states.shape, generator=torch.Generator().manual_seed(seed), dtype=states.dtype)
+    gen = torch.Generator().manual_seed(seed)
+    weights = torch.randn(states.shape, generator=gen, dtype=torch.float64).to(states.dtype)  # same draw in any dtype
     return states, torch.autograd.grad((weights * states).sum(), leaves)
 
 
