@@ -394,8 +394,75 @@ class CharCorpus:
 
 
 def make_task(name: str, **kwargs):
-    """Build a task by name: `adding`, `copy`, `recall` or `char`."""
-    tasks = {"adding": AddingProblem, "copy": CopyMemory, "recall": Recall, "char": CharCorpus}
+    """Build a task by name: `adding`, `copy`, `recall`, `char` or `parity`."""
+    tasks = {"adding": AddingProblem, "copy": CopyMemory, "recall": Recall, "char": CharCorpus, "parity": Parity}
     if name not in tasks:
         raise ValueError(f"unknown task {name!r}; expected one of {sorted(tasks)}")
     return tasks[name](**kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# Parity
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parity:
+    r"""Say, at every step, whether the bits seen so far hold an odd number of ones.
+
+    The input is a random bit string (one-hot, $P(1) = \tfrac12$); the target at step $t$ is the
+    running parity $y_t = x_1 \oplus \dots \oplus x_t$, a two-state automaton that flips on each 1.
+    Lengths vary: one length per batch, drawn uniformly from `[min_length, max_length]`, so a
+    batch stays one tensor with no padding. Train on 3 to 40 steps; test length generalisation on
+    `dataclasses.replace(task, min_length=40, max_length=256)`.
+
+    Why a target at every step rather than only at the end: the running target trains the flip at
+    every step, one bit back at a time. The parity of a whole string is uncorrelated with the
+    parity of any part of it, so a model that tracks part of the string scores no better than
+    chance at the end, and gradient descent finds next to no slope towards the solution. Scored
+    by cross-entropy over all steps; `accuracy` reads the last step only, the parity of the whole
+    string, which on the long test strings only a model that learnt the automaton gets right.
+    (A linear recurrence whose coefficients $a_t$ lie in $(0, 1)$, as minGRU's and minLSTM's
+    do, has no sign to flip with; Grazzi et al. 2024 prove that such a layer cannot solve parity
+    at every length.)
+
+    Memoryless baseline: at step 1 the target is the bit itself; after that it is the current bit
+    XOR an unseen fair coin, so the best guess is $\tfrac12$, costing $\ln 2$. For a batch of length
+    $L$ the loss is $\tfrac{L - 1}{L} \ln 2$; averaged over the lengths drawn,
+
+    $$
+    \mathcal{L}_0 = \ln 2 \cdot \frac{1}{L_{\max} - L_{\min} + 1} \sum_{L = L_{\min}}^{L_{\max}} \frac{L - 1}{L},
+    $$
+
+    with last-step accuracy $\tfrac12$.
+    """
+
+    min_length: int = 3
+    max_length: int = 40
+
+    input_size = 2
+    output_size = 2
+
+    def __post_init__(self):
+        check_size("min_length", self.min_length, 1)
+        check_size("max_length", self.max_length, self.min_length)
+
+    @property
+    def baseline(self) -> float:
+        lengths = range(self.min_length, self.max_length + 1)
+        return math.log(2) * sum((n - 1) / n for n in lengths) / len(lengths)
+
+    def sample(self, batch_size: int, generator: torch.Generator):
+        """Return one-hot `x` (batch, L, 2) and running parities `y` (batch, L), one L per batch."""
+        check_size("batch_size", batch_size, 1)
+        length = int(torch.randint(self.min_length, self.max_length + 1, (1,), generator=generator))
+        bits = torch.randint(0, 2, (batch_size, length), generator=generator)
+        return F.one_hot(bits, 2).float(), bits.cumsum(1) % 2
+
+    def loss(self, outputs, y):
+        """Cross-entropy averaged over every step of every sequence."""
+        return F.cross_entropy(outputs.flatten(0, 1), y.flatten())
+
+    def accuracy(self, outputs, y) -> float:
+        """Fraction of sequences whose whole-string parity (the last step) is right."""
+        return float((outputs[:, -1].argmax(-1) == y[:, -1]).float().mean())
