@@ -1,12 +1,16 @@
-"""Tested, readable PyTorch implementations of the vanilla RNN, the LSTM and the GRU.
+"""Tested, readable PyTorch implementations of the vanilla RNN, the LSTM, the GRU and their successors.
 
 `RNN`, `LSTM` and `GRU` are drop-in replacements for their `torch.nn` namesakes that can also
-return every gate's activation (`return_gates=True`); the cells are their one-step versions.
+return every gate's activation (`return_gates=True`) and pin gates to a value (`clamp=`); the
+cells are their one-step versions. `MinGRU`, `MinLSTM` (Feng et al. 2024) and `SLSTM` (Beck et al.
+2024) are the gated recurrences of the 2020s.
 """
 
 from snippets.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from snippets.errors import RNNInputError
 from snippets.layers import GRU, LSTM, RNN, TRACE_DIMS
+from snippets.min_rnn import MinGRU, MinLSTM
+from snippets.slstm import SLSTM
 
 __all__ = [
     "RNNCell",
@@ -15,6 +19,9 @@ __all__ = [
     "RNN",
     "LSTM",
     "GRU",
+    "MinGRU",
+    "MinLSTM",
+    "SLSTM",
     "rnn_step",
     "lstm_step",
     "gru_step",

@@ -139,8 +139,9 @@ class _MinRNN(nn.Module):
     gates: tuple[str, ...]  # one nn.Linear each, in the step function's argument order
     trace_names: tuple[str, ...]  # what the step function returns as gates, then "h"
 
-    def __init__(self, input_size: int, hidden_size: int, batch_first: bool = False, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, batch_first: bool = False, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
         check_size("input_size", input_size, minimum=1)
         check_size("hidden_size", hidden_size, minimum=1)

@@ -35,8 +35,9 @@ def time_major(name: str, input: Tensor, input_size: int, dtype, batch_first: bo
     return x, batched
 
 
-def initial_state(name: str, what: str, given: Tensor | None, like: Tensor, hidden: int, batched: bool,
-                  fill: float = 0.0) -> Tensor:
+def initial_state(
+    name: str, what: str, given: Tensor | None, like: Tensor, hidden: int, batched: bool, fill: float = 0.0
+) -> Tensor:
     """A given state checked against the time-major input `like`, or `fill`; always `(B, H)`."""
     batch = like.shape[1]
     if given is None:

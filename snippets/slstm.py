@@ -30,8 +30,9 @@ FORGET_GATES = ("sigmoid", "exp")
 State = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
-def slstm_step(xw: Tensor, h: Tensor, c: Tensor, n: Tensor, m: Tensor, weight_hh: Tensor,
-               forget_gate: str = "sigmoid") -> tuple[State, tuple[Tensor, Tensor, Tensor, Tensor]]:
+def slstm_step(
+    xw: Tensor, h: Tensor, c: Tensor, n: Tensor, m: Tensor, weight_hh: Tensor, forget_gate: str = "sigmoid"
+) -> tuple[State, tuple[Tensor, Tensor, Tensor, Tensor]]:
     r"""Stabilised sLSTM step. `xw` is $W x_t + b$ for the gates $z, i, f, o$.
 
     $$
@@ -66,8 +67,9 @@ def slstm_step(xw: Tensor, h: Tensor, c: Tensor, n: Tensor, m: Tensor, weight_hh
     return (h, c, n, m_new), (z, i, f, o)
 
 
-def slstm_step_unstabilised(xw: Tensor, h: Tensor, c: Tensor, n: Tensor, weight_hh: Tensor,
-                            forget_gate: str = "sigmoid") -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, ...]]:
+def slstm_step_unstabilised(
+    xw: Tensor, h: Tensor, c: Tensor, n: Tensor, weight_hh: Tensor, forget_gate: str = "sigmoid"
+) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, ...]]:
     r"""The sLSTM step as first written: overflows once a gate's exponent passes ~88 (float32).
 
     $$
@@ -94,8 +96,9 @@ def slstm_step_unstabilised(xw: Tensor, h: Tensor, c: Tensor, n: Tensor, weight_
     return (h, c, n), (z, i, f, o)
 
 
-def slstm_loop(xw: Tensor, state: State, weight_hh: Tensor, forget_gate: str = "sigmoid",
-               stabilised: bool = True) -> tuple[Tensor, State, list[tuple[Tensor, ...]]]:
+def slstm_loop(
+    xw: Tensor, state: State, weight_hh: Tensor, forget_gate: str = "sigmoid", stabilised: bool = True
+) -> tuple[Tensor, State, list[tuple[Tensor, ...]]]:
     """The time loop over `(T, B, 4H)` projections from `state` `(h, c, n, m)`, each `(B, H)`.
 
     Returns the outputs `(T, B, H)`, the final state and, per step, the gates then the state.
@@ -137,8 +140,17 @@ class SLSTM(nn.Module):
 
     trace_names = ("z", "i", "f", "o", "h", "c", "n", "m")
 
-    def __init__(self, input_size: int, hidden_size: int, forget_gate: str = "sigmoid", batch_first: bool = False,
-                 bias: bool = True, stabilise: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        forget_gate: str = "sigmoid",
+        batch_first: bool = False,
+        bias: bool = True,
+        stabilise: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         check_size("input_size", input_size, minimum=1)
         check_size("hidden_size", hidden_size, minimum=1)
@@ -176,9 +188,13 @@ class SLSTM(nn.Module):
     def _initial_state(self, state: State | None, x: Tensor, batched: bool) -> State:
         names, fills = ("h", "c", "n", "m"), (0.0, 0.0, 0.0, -math.inf)
         if state is None:
-            return tuple(initial_state("SLSTM", name, None, x, self.hidden_size, batched, fill)
-                         for name, fill in zip(names, fills))
+            return tuple(
+                initial_state("SLSTM", name, None, x, self.hidden_size, batched, fill)
+                for name, fill in zip(names, fills)
+            )
         if not isinstance(state, (tuple, list)) or len(state) != 4:
-            raise RNNInputError(f"SLSTM: expected state to be a tuple (h, c, n, m), got {type(state).__name__}"
-                                + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""))
+            raise RNNInputError(
+                f"SLSTM: expected state to be a tuple (h, c, n, m), got {type(state).__name__}"
+                + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else "")
+            )
         return tuple(initial_state("SLSTM", name, s, x, self.hidden_size, batched) for name, s in zip(names, state))

@@ -18,6 +18,7 @@ def one_thread():
     yield
     torch.set_num_threads(before)
 
+
 BATCH, INPUT, HIDDEN = 2, 3, 8
 LENGTHS = (1, 2, 17, 512, 4096)
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}
@@ -160,7 +161,11 @@ def test_parameter_counts(d):
     assert count(snippets.GRU(d, d)) == 6 * d * d + 6 * d
     assert count(MinGRU(d, d, bias=False)) == 2 * d * d
     assert [name for name, _ in MinGRU(d, d).named_parameters()] == [
-        "linear_z.weight", "linear_z.bias", "linear_h.weight", "linear_h.bias"]
+        "linear_z.weight",
+        "linear_z.bias",
+        "linear_h.weight",
+        "linear_h.bias",
+    ]
 
 
 def test_float32_module_matches_float64_over_4096_steps():
@@ -174,17 +179,27 @@ def test_float32_module_matches_float64_over_4096_steps():
 BAD_INPUTS = {
     "1-D input": (lambda m: m(torch.zeros(INPUT)), r"expected MinGRU input to be 2-D or 3-D, got 1-D"),
     "input size": (lambda m: m(torch.zeros(5, BATCH, 4)), r"size 3 in its last dimension, got 4"),
-    "input dtype": (lambda m: m(torch.zeros(5, BATCH, INPUT, dtype=torch.float64)),
-                    r"dtype torch.float32, got torch.float64"),
+    "input dtype": (
+        lambda m: m(torch.zeros(5, BATCH, INPUT, dtype=torch.float64)),
+        r"dtype torch.float32, got torch.float64",
+    ),
     "empty sequence": (lambda m: m(torch.zeros(0, BATCH, INPUT)), r"at least one time step"),
-    "h0 with a layer dim": (lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(1, BATCH, HIDDEN)),
-                            r"h0 for batched 3-D input to be 2-D, got 3-D of shape \(1, 2, 8\)"),
-    "h0 batch": (lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(3, HIDDEN)),
-                 r"expected h0 of shape \(2, 8\), got \(3, 8\)"),
-    "h0 unbatched": (lambda m: m(torch.zeros(5, INPUT), torch.zeros(1, HIDDEN)),
-                     r"h0 for unbatched 2-D input to be 1-D, got 2-D"),
-    "h0 dtype": (lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(BATCH, HIDDEN, dtype=torch.float64)),
-                 r"h0 of dtype torch.float32, got torch.float64"),
+    "h0 with a layer dim": (
+        lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(1, BATCH, HIDDEN)),
+        r"h0 for batched 3-D input to be 2-D, got 3-D of shape \(1, 2, 8\)",
+    ),
+    "h0 batch": (
+        lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(3, HIDDEN)),
+        r"expected h0 of shape \(2, 8\), got \(3, 8\)",
+    ),
+    "h0 unbatched": (
+        lambda m: m(torch.zeros(5, INPUT), torch.zeros(1, HIDDEN)),
+        r"h0 for unbatched 2-D input to be 1-D, got 2-D",
+    ),
+    "h0 dtype": (
+        lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(BATCH, HIDDEN, dtype=torch.float64)),
+        r"h0 of dtype torch.float32, got torch.float64",
+    ),
     "mode": (lambda m: m(torch.zeros(5, BATCH, INPUT), mode="parallel"), r"mode 'scan' or 'loop', got 'parallel'"),
 }
 
@@ -213,4 +228,3 @@ def test_scan_is_not_fooled_by_a_negative_h0_where_logging_h0_would_be():
     expected = (1 - z) ** 3 * -1 + (1 - (1 - z) ** 3) * h_tilde
     torch.testing.assert_close(output[-1, 0], expected)
     assert math.isfinite(float(output.detach().sum()))
-

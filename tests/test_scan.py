@@ -15,6 +15,7 @@ def one_thread():
     yield
     torch.set_num_threads(before)
 
+
 BATCH, HIDDEN = 2, 8
 LENGTHS = (1, 2, 17, 512, 4096)
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12}

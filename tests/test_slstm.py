@@ -17,6 +17,7 @@ def one_thread():
     yield
     torch.set_num_threads(before)
 
+
 BATCH, INPUT, HIDDEN = 3, 4, 5
 FORGET_GATES = ["sigmoid", "exp"]
 
@@ -101,7 +102,7 @@ def test_gradcheck(forget_gate):
     names = [name for name, _ in module.named_parameters()]
 
     def f(x, *rest):
-        params, state = rest[: len(names)], rest[len(names):]
+        params, state = rest[: len(names)], rest[len(names) :]
         out, final = torch.func.functional_call(module, dict(zip(names, params)), (x, tuple(state) or None))
         return out, *final[:3]  # m is piecewise: its own derivative jumps where the max switches
 
@@ -161,13 +162,19 @@ def test_parameter_count():
 
 BAD = {
     "forget gate": (lambda: SLSTM(INPUT, HIDDEN, forget_gate="tanh"), r"forget_gate 'sigmoid' or 'exp', got 'tanh'"),
-    "state not a 4-tuple": (lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT), (torch.zeros(2, HIDDEN),) * 2),
-                            r"state to be a tuple \(h, c, n, m\), got tuple of length 2"),
-    "state shape": (lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT), (torch.zeros(1, 2, HIDDEN),) * 4),
-                    r"h for batched 3-D input to be 2-D, got 3-D"),
+    "state not a 4-tuple": (
+        lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT), (torch.zeros(2, HIDDEN),) * 2),
+        r"state to be a tuple \(h, c, n, m\), got tuple of length 2",
+    ),
+    "state shape": (
+        lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT), (torch.zeros(1, 2, HIDDEN),) * 4),
+        r"h for batched 3-D input to be 2-D, got 3-D",
+    ),
     "input size": (lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT + 1)), r"size 4 in its last dimension, got 5"),
-    "input dtype": (lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT, dtype=torch.float64)),
-                    r"dtype torch.float32, got torch.float64"),
+    "input dtype": (
+        lambda: SLSTM(INPUT, HIDDEN)(torch.zeros(3, 2, INPUT, dtype=torch.float64)),
+        r"dtype torch.float32, got torch.float64",
+    ),
 }
 
 

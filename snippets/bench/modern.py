@@ -54,8 +54,9 @@ def _train_step(run: Callable[[Tensor], Tensor], x: Tensor) -> float:
     return time.perf_counter() - start
 
 
-def time_min_gru_against_gru(lengths=LENGTHS, batch: int = 16, hidden: int = 64, repeats: int = 5,
-                             seed: int = 0) -> dict:
+def time_min_gru_against_gru(
+    lengths=LENGTHS, batch: int = 16, hidden: int = 64, repeats: int = 5, seed: int = 0
+) -> dict:
     """Median seconds of a forward-and-backward pass per candidate and sequence length.
 
     Input size = hidden size, float32, one thread. For each length the candidates take turns, one
