@@ -78,7 +78,7 @@ def assert_same_run(together: dict, log: dict, weights: dict, rel: float) -> Non
 
 def step_function_loop(cell: str, xw, weight_hh, bias_hh=None):
     """`cells.*_step` vmapped over members, looped over time: the equations the pages show."""
-    K, T, B, G = xw.shape
+    K, _, B, _ = xw.shape
     h = c = xw.new_zeros(K, B, weight_hh.shape[-1])
     out = []
     for xw_t in xw.unbind(1):
@@ -222,3 +222,31 @@ def test_a_non_finite_validation_loss_ends_a_member_as_diverged(float64, monkeyp
     assert logs[0]["status"] == "diverged" and logs[0]["steps_run"] == BASE.eval_every
     assert logs[0]["val_step"] == [BASE.eval_every] and math.isnan(logs[0]["val_loss"][-1])
     assert logs[1]["status"] == "budget"
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_members_in_groups_compute_what_one_group_computes(float64, cell):
+    """The bptt engine splits many members into groups (to bound its memory): same outputs, same gradients."""
+    K, B, T = 5, 3, 4
+    models = [ensemble.build_member(cell, ADDING, HIDDEN, seed) for seed in range(K)]
+    params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_()
+              for n, _ in models[0].named_parameters()}
+    x = torch.randn(K, B, T, ADDING.input_size)
+    outs = [ensemble.bptt_engine(cell, group_bytes=g)(params, x) for g in (1, 2**30)]  # groups of 1, one group
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    grads = [torch.autograd.grad(out.square().sum(), list(params.values())) for out in outs]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_pool_job_returns_the_logs_train_run_returns():
+    from dataclasses import asdict
+
+    from snippets.experiments.runs import train_run
+
+    configs = [asdict(replace(BASE, steps=6, seed=s)) for s in (0, 1)]
+    logs = ensemble.ensemble_run("gru", "recall", {"gap": 3}, 8, configs)
+    for log, config in zip(logs, configs):
+        alone_log = train_run("gru", "recall", {"gap": 3}, 8, config)
+        assert set(log) == set(alone_log) | {"ensemble"} and log["cell"] == "gru"
+        assert log["val_loss"] == pytest.approx(alone_log["val_loss"], rel=1e-4)

@@ -2,13 +2,13 @@ r"""Train many members of one cell type and size as one batched model.
 
 A member is one run of `train.train_cell`: a seed (its initial weights and its data), a learning
 rate, a clipping norm, a target loss and, for the LSTM, a forget-gate bias. Members of the same
-cell, task, hidden size, batch size, budget and evaluation schedule train here side by side, with
-their weights stacked along a first, *member* dimension: $W_{hh}$ of $K$ members is one
+cell, task, hidden size, batch size, budget, optimiser and evaluation schedule train here side by
+side, with their weights stacked along a first, *member* dimension: $W_{hh}$ of $K$ members is one
 $(K, G H, H)$ tensor, and every matrix product of a time step is one batched product
-(`torch.bmm`) for all members. A tiny model spends most of a step in per-operation overhead;
-$K$ members pay that overhead once.
+(`torch.bmm`) for all members. A tiny model spends much of a step in per-operation overhead;
+$K$ members pay it once.
 
-Each member computes exactly what it computes alone, up to rounding:
+Each member computes what it computes alone, up to rounding:
 
 - its initial weights come from `seed_everything(seed)` and the same `SequenceModel` as
   `train_cell` builds (and `set_forget_bias`), copied into the stack;
@@ -21,32 +21,37 @@ Each member computes exactly what it computes alone, up to rounding:
   stops (solved, out of budget, or diverged) leaves the stack, so its weights stop changing and a
   NaN in it can reach no one.
 
-Two engines run the recurrence:
+Three engines run the recurrence (`engine="auto"` picks the fastest measured):
 
-- `"bptt"` (the default for `rnn`, `lstm`, `gru`): the time loops of `snippets.bptt` batched over
-  members, with the backward pass written by hand. `tests/test_ensemble.py` holds them equal to
-  the step functions of `snippets.cells` (vmapped over members), and whole runs equal to
-  `train.train_cell` on `torch.nn`.
-- `"steps"`: `torch.func.vmap` over the member dimension of a `SequenceModel` whose layer is
-  `snippets`' own (`snippets.RNN`/`LSTM`/`GRU`, or a variant of `snippets.variants` passed as
-  `layer`): the step functions the pages show run as they are, differentiated by autograd. Slower;
-  it is the engine for the variants.
+- `"bptt"` (auto for `rnn` and `gru`): the time loops of `snippets.bptt` batched over members,
+  backward written by hand. `tests/test_ensemble.py` holds them equal to the step functions of
+  `snippets.cells` (vmapped over members), and whole runs equal to `train.train_cell`.
+- `"loop"` (auto for `lstm`): each member's recurrence through torch.nn's own layer in turn, the
+  rest of the step batched. torch.nn's LSTM on the CPU is oneDNN's fused kernel, about as fast
+  per member as the batched loops can be at these sizes (hidden 32, batch 32: its arithmetic, not
+  its overhead, is the cost); its RNN and GRU are not (7 and 15 ms per step on the adding problem
+  against 1.1 and 3.3 ms per member here).
+- `"steps"` (auto with a `layer`): `torch.func.vmap` over a `SequenceModel` on `snippets`' own
+  layer (`snippets.RNN`/`LSTM`/`GRU`, or a variant of `snippets.variants` passed as `layer`): the
+  step functions the pages show run as they are, differentiated by autograd. The engine for the
+  variants, which have no torch.nn twin.
 
-`tanh` on the `"bptt"` engine is computed as $2\sigma(2x) - 1$: torch's `tanh` on the CPU takes
-about 3 ns per element on the AMD machines this project is built on (its vectorised `sigmoid` about
-0.3 ns), and it was the largest cost of a step. The two agree to rounding.
+`tanh` on the `"bptt"` engine is computed as $2\sigma(2x) - 1$: torch's `tanh` takes about 3 ns per
+float on the AMD CPUs this project is built on, its `sigmoid` about 0.3 ns, and `tanh` was the
+largest cost of a step. The two agree to rounding (in float32, within about 1e-7 of each other).
 
-Time per member: the members share every second of the run, so `seconds` gives each member its
-share: the wall clock of each step divided by the number of members in that step, summed. The
-run's own wall clock is in the log's `ensemble` entry (`wall_seconds`, when the member stopped).
+Time per member: members share every second of the run, so `seconds` gives each member its share:
+the wall clock of each step divided by the number of members in that step, summed (compare it with
+`train_cell`'s `seconds` for the cost of a member). The run's own wall clock is in the log's
+`ensemble` entry (`wall_seconds`, when the member stopped).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -61,6 +66,7 @@ SHARED = ("steps", "batch_size", "eval_every", "val_size", "optimizer")  # what 
 ENGINES = ("bptt", "loop", "steps")
 ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS = (0.9, 0.999), 1e-8, 0.99, 1e-8  # torch.optim's defaults
 EVAL_FLOATS = 2**24  # floats a validation chunk may hold per time loop (64 MiB in float32)
+GROUP_BYTES = 8 * 2**20  # the bptt engine's largest tensor per group of members (see bptt_engine)
 
 Forward = Callable[[dict[str, Tensor], Tensor], Tensor]  # stacked weights, (K, B, T, I) -> (K, B, T, O)
 
@@ -87,7 +93,8 @@ def _time_major(x: Tensor) -> Tensor:
 
 
 def _member_major(x: Tensor) -> Tensor:
-    return _time_major(x)  # the same swap of the first two dimensions
+    """(T, K, ...) -> a new, contiguous (K, T, ...) tensor: the same swap of the first two dimensions."""
+    return _time_major(x)
 
 
 def _summed_outer(d: Tensor, h: Tensor) -> Tensor:
@@ -173,8 +180,7 @@ class EnsembleLSTM(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_out: Tensor):
         gates, cs, tanh_cs, hs, weight_hh = ctx.saved_tensors
-        T, K, B, G = gates.shape
-        H = G // 4
+        T, H = len(gates), gates.shape[-1] // 4
         d_out = _time_major(d_out)
         by_delta, dc_dh = bptt.lstm_local_derivatives(gates, cs, tanh_cs)  # (T, K, B, 4, H), (T, K, B, H)
         d_gates = torch.empty_like(gates)  # abar_t, filled from the last step back
@@ -269,15 +275,29 @@ def _readout(hs: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return out.view(K, T, B, -1).transpose(1, 2)
 
 
-def bptt_engine(cell: str) -> Forward:
-    """The batched time loops above, for a `SequenceModel` of `cell` (torch.nn's parameter names)."""
-    def forward(p: dict[str, Tensor], x: Tensor) -> Tensor:
+def bptt_engine(cell: str, group_bytes: int | None = None) -> Forward:
+    """The batched time loops above, for a `SequenceModel` of `cell` (torch.nn's parameter names).
+
+    Members go through in groups whose largest tensor, the gates of every step, stays under
+    `group_bytes` (default `GROUP_BYTES`). Larger groups were slower per member (GRU, adding
+    problem, 30 members: 4.2 ms per member-step in groups of 8 MiB, 7.7 ms in one group of 37 MiB):
+    a block that large comes fresh from the system at every step (glibc maps blocks over 32 MiB
+    anew, and returns a heap top over twice the largest freed block), and each of its pages
+    faults on first touch; a group's working set also fits the caches better.
+    """
+    def layer(p: dict[str, Tensor], x: Tensor) -> Tensor:
         w_ih, w_hh, b_ih, b_hh = (p[f"rnn.{kind}_l0"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         if cell == "gru":  # b_hh stays apart: the reset gate scales W_hn h + b_hn
-            hs = EnsembleGRU.apply(_projection(x, w_ih, b_ih), w_hh, b_hh)
-        else:  # b_ih and b_hh add to the same pre-activation: fold both into the projection
-            layer = EnsembleLSTM if cell == "lstm" else EnsembleRNN
-            hs = layer.apply(_projection(x, w_ih, b_ih + b_hh), w_hh)
+            return EnsembleGRU.apply(_projection(x, w_ih, b_ih), w_hh, b_hh)
+        # b_ih and b_hh add to the same pre-activation: fold both into the projection
+        return (EnsembleLSTM if cell == "lstm" else EnsembleRNN).apply(_projection(x, w_ih, b_ih + b_hh), w_hh)
+
+    def forward(p: dict[str, Tensor], x: Tensor) -> Tensor:
+        K, B, T, _ = x.shape
+        gates = p["rnn.weight_hh_l0"].shape[1]
+        size = max(1, (group_bytes or GROUP_BYTES) // (T * B * gates * x.element_size()))
+        starts = range(0, K, size)
+        hs = torch.cat([layer({n: w[i : i + size] for n, w in p.items()}, x[i : i + size]) for i in starts])
         return _readout(hs, p["readout.weight"], p["readout.bias"])
     return forward
 
@@ -614,3 +634,18 @@ def _finish(log: dict, members: _Members, m: int, config: TrainConfig, model: Se
     if keep_weights:
         log["state_dict"] = members.finals[m]
     return log
+
+
+def ensemble_run(cell: str, task_name: str, task_args: dict, hidden_size: int, configs: list[dict],
+                 forget_biases: list[float | None] | None = None, keep_weights: bool = False,
+                 engine: str = "auto") -> list[dict]:
+    """Members trained together, as a job for `snippets.pool` (the ensemble's `runs.train_run`):
+    build the task, train, return one log per member, each with its `cell` as `train_run` adds it."""
+    from snippets import tasks  # here: tasks is only needed by jobs
+
+    task = tasks.make_task(task_name, **task_args)
+    logs = train_ensemble(cell, task, hidden_size, [TrainConfig(**c) for c in configs], forget_biases,
+                          engine=engine, keep_weights=keep_weights)
+    for log in logs:
+        log["cell"] = cell
+    return logs
