@@ -29,8 +29,8 @@ Three engines run the recurrence (`engine="auto"` picks the fastest measured):
 - `"loop"` (auto for `lstm`): each member's recurrence through torch.nn's own layer in turn, the
   rest of the step batched. torch.nn's LSTM on the CPU is oneDNN's fused kernel, about as fast
   per member as the batched loops can be at these sizes (hidden 32, batch 32: its arithmetic, not
-  its overhead, is the cost); its RNN and GRU are not (7 and 15 ms per step on the adding problem
-  against 1.1 and 3.3 ms per member here).
+  its overhead, is the cost); its RNN and GRU are not (adding problem, one thread, CPU time: about
+  5 and 17 ms per step alone, against 1.1 to 1.4 and 3.9 to 4.7 ms per member-step here).
 - `"steps"` (auto with a `layer`): `torch.func.vmap` over a `SequenceModel` on `snippets`' own
   layer (`snippets.RNN`/`LSTM`/`GRU`, or a variant of `snippets.variants` passed as `layer`): the
   step functions the pages show run as they are, differentiated by autograd. The engine for the
@@ -57,7 +57,8 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from snippets import bptt
+from snippets import bptt, tasks
+from snippets.layers import GRU, LSTM, RNN, autograd_loop
 from snippets.seeding import data_generator, seed_everything
 from snippets.train import CELLS, SequenceModel, TrainConfig, count_parameters, validation_batch
 from snippets.variants import set_forget_bias
@@ -314,21 +315,17 @@ def loop_engine(template: nn.Module) -> Forward:
 def steps_engine(template: nn.Module) -> Forward:
     """`template` (a `SequenceModel` on a `snippets` layer) vmapped over members, its time loop on
     the step functions of `snippets.cells`/`snippets.variants`, differentiated by autograd."""
-    from snippets.layers import autograd_loop  # the bptt path's custom Function has no vmap rule
-
     batched = torch.func.vmap(lambda p, x: torch.func.functional_call(template, p, (x,)))
 
     def forward(p: dict[str, Tensor], x: Tensor) -> Tensor:
-        with autograd_loop():
+        with autograd_loop():  # the layers' hand-written backward (snippets.bptt) has no vmap rule
             return batched(p, x)
     return forward
 
 
 def _twin(cell: str, model: SequenceModel) -> SequenceModel:
     """A `SequenceModel` on `snippets`' own layer for `cell`, shaped as `model` (weights are swapped in)."""
-    import snippets  # here: snippets/__init__ imports the layers, which import this package's neighbours
-
-    layer = {"rnn": snippets.RNN, "lstm": snippets.LSTM, "gru": snippets.GRU}[cell]
+    layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
     rnn = model.rnn
     with torch.random.fork_rng():  # building draws initial weights: leave the global stream alone
         return SequenceModel(cell, rnn.input_size, rnn.hidden_size, model.readout.out_features,
@@ -378,8 +375,8 @@ def check_members(cell: str, configs: Sequence[TrainConfig], forget_biases: Sequ
     if layer is None and cell != "lstm" and any(b is not None for b in biases):
         raise ValueError(f"forget_bias applies to the lstm only, got cell {cell!r} with forget biases {biases}")
     if engine == "auto":
-        # Measured (see the report in tests/test_ensemble.py's module docstring): torch.nn's fused
-        # CPU LSTM beats the batched loops per member; torch.nn's RNN and GRU do not.
+        # Measured (module docstring; python -m snippets.fast.bench_ensemble): torch.nn's fused CPU
+        # LSTM is as fast per member as the batched loops; its RNN and GRU are 3 to 5 times slower.
         engine = "steps" if layer is not None else ("loop" if cell == "lstm" else "bptt")
     if engine not in ENGINES:
         raise ValueError(f"engine must be 'auto' or one of {ENGINES}, got {engine!r}")
@@ -639,8 +636,6 @@ def ensemble_run(cell: str, task_name: str, task_args: dict, hidden_size: int, c
                  engine: str = "auto") -> list[dict]:
     """Members trained together, as a job for `snippets.pool` (the ensemble's `runs.train_run`):
     build the task, train, return one log per member, each with its `cell` as `train_run` adds it."""
-    from snippets import tasks  # here: tasks is only needed by jobs
-
     task = tasks.make_task(task_name, **task_args)
     logs = train_ensemble(cell, task, hidden_size, [TrainConfig(**c) for c in configs], forget_biases,
                           engine=engine, keep_weights=keep_weights)
