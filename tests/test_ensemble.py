@@ -5,8 +5,9 @@ adding problem so that the comparison is exact up to rounding: losses, gradient 
 metrics, status, steps run and final weights agree to a relative 1e-9 (observed: about 1e-14).
 Every batch holds a member that clips hard, one that stops early on success, one that diverges at
 its second step (a learning rate of 1e200 sends its weights past float64's range), and, for the
-LSTM, forget-gate biases. Recall's inputs are float32 (one-hot), so there the runs are short and
-held to a relative 1e-3 (observed: about 1e-6).
+LSTM, forget-gate biases. Recall's inputs are float32 (one-hot), so there the runs are short
+(10 steps) and held to 1e-4, relative and absolute (observed: losses and gradient norms within a
+relative 1e-7, weights within 1e-6).
 """
 
 import functools
@@ -136,16 +137,16 @@ def test_a_diverging_member_changes_nothing_in_the_others(float64):
         assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_float32_short_runs_on_recall(cell):
+@pytest.mark.parametrize("cell, engine", [("rnn", "bptt"), ("lstm", "loop"), ("lstm", "bptt"), ("gru", "bptt")])
+def test_float32_short_runs_on_recall(cell, engine):
     task = tasks.Recall(gap=5)
     config = train.TrainConfig(steps=10, batch_size=8, eval_every=5, val_size=32, lr=1e-2)
     configs = [replace(config, seed=s, lr=lr) for s, lr in [(0, 1e-2), (1, 3e-3), (2, 3e-2)]]
     biases = [1.0, None, 2.0] if cell == "lstm" else None
-    together = train_ensemble(cell, task, 8, configs, biases, keep_weights=True)
+    together = train_ensemble(cell, task, 8, configs, biases, engine=engine, keep_weights=True)
     for k, config in enumerate(configs):
         model, log = train.train_cell(cell, task, 8, config, forget_bias=biases[k] if biases else None)
-        assert_same_run(together[k], log, model.state_dict(), rel=1e-3)
+        assert_same_run(together[k], log, model.state_dict(), rel=1e-4)
 
 
 def test_final_weights_load_into_a_sequence_model(float64):
