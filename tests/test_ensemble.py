@@ -93,8 +93,9 @@ def step_function_loop(cell: str, xw, weight_hh, bias_hh=None):
     return torch.stack(out, 1)
 
 
-@pytest.mark.parametrize("cell, layer, gates", [("rnn", EnsembleRNN, 1), ("lstm", EnsembleLSTM, 4),
-                                                ("gru", EnsembleGRU, 3)])
+@pytest.mark.parametrize(
+    "cell, layer, gates", [("rnn", EnsembleRNN, 1), ("lstm", EnsembleLSTM, 4), ("gru", EnsembleGRU, 3)]
+)
 def test_batched_loops_equal_the_step_functions(cell, layer, gates):
     torch.manual_seed(0)
     K, T, B, H = 3, 7, 4, 5
@@ -116,8 +117,9 @@ def test_batched_loops_equal_the_step_functions(cell, layer, gates):
 @pytest.mark.parametrize("engine", ["bptt", "loop", "steps"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_members_trained_together_equal_members_trained_alone(float64, cell, engine):
-    together = train_ensemble(cell, ADDING, HIDDEN, [c for c, _ in MEMBERS], forget_biases(cell),
-                              engine=engine, keep_weights=True)
+    together = train_ensemble(
+        cell, ADDING, HIDDEN, [c for c, _ in MEMBERS], forget_biases(cell), engine=engine, keep_weights=True
+    )
     for member, log in enumerate(together):
         assert_same_run(log, *alone(cell, member), rel=1e-9)
     statuses = [log["status"] for log in together]
@@ -162,8 +164,7 @@ def test_a_variant_trains_on_its_own_step_function(float64):
     from snippets.variants import PeepholeLSTM
 
     configs = [replace(BASE, steps=8, seed=s, lr=lr) for s, lr in [(0, 1e-2), (1, 3e-2)]]
-    together = train_ensemble("peephole", ADDING, HIDDEN, configs, [None, 1.0], layer=PeepholeLSTM,
-                              keep_weights=True)
+    together = train_ensemble("peephole", ADDING, HIDDEN, configs, [None, 1.0], layer=PeepholeLSTM, keep_weights=True)
     assert together[0]["ensemble"]["engine"] == "steps"
     for log, config, bias in zip(together, configs, [None, 1.0]):
         model = ensemble.build_member("peephole", ADDING, HIDDEN, config.seed, bias, PeepholeLSTM)
@@ -184,17 +185,22 @@ def test_seconds_are_each_members_share_of_the_wall_clock():
 # -- members that cannot share a batch -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(configs=[BASE, replace(BASE, batch_size=4)]), ["batch_size", "member 0", "8", "member 1", "4"]),
-    (dict(configs=[BASE, replace(BASE, optimizer="sgd")]), ["optimizer", "'adam'", "'sgd'"]),
-    (dict(configs=[BASE], forget_biases=[1.0], cell="gru"), ["lstm only", "'gru'"]),
-    (dict(configs=[BASE, BASE], forget_biases=[1.0]), ["one forget bias per member (2)", "got 1"]),
-    (dict(configs=[BASE], engine="fast"), ["engine", "'fast'"]),
-    (dict(configs=[]), ["at least one"]),
-    (dict(configs=[BASE, replace(BASE, seed=1)], task=tasks.AddingProblem(T=30, variant="hochreiter")),
-     ["different shapes", "hochreiter", "train_cell"]),
-    (dict(configs=[BASE], task=tasks.Recall(gap=3), dtype=torch.float64), ["float32", "float64"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(configs=[BASE, replace(BASE, batch_size=4)]), ["batch_size", "member 0", "8", "member 1", "4"]),
+        (dict(configs=[BASE, replace(BASE, optimizer="sgd")]), ["optimizer", "'adam'", "'sgd'"]),
+        (dict(configs=[BASE], forget_biases=[1.0], cell="gru"), ["lstm only", "'gru'"]),
+        (dict(configs=[BASE, BASE], forget_biases=[1.0]), ["one forget bias per member (2)", "got 1"]),
+        (dict(configs=[BASE], engine="fast"), ["engine", "'fast'"]),
+        (dict(configs=[]), ["at least one"]),
+        (
+            dict(configs=[BASE, replace(BASE, seed=1)], task=tasks.AddingProblem(T=30, variant="hochreiter")),
+            ["different shapes", "hochreiter", "train_cell"],
+        ),
+        (dict(configs=[BASE], task=tasks.Recall(gap=3), dtype=torch.float64), ["float32", "float64"]),
+    ],
+)
 def test_members_that_cannot_share_a_batch_are_refused(kwargs, words):
     kwargs = {"cell": "lstm", "task": ADDING, **kwargs}
     dtype = kwargs.pop("dtype", None)
@@ -230,8 +236,10 @@ def test_members_in_groups_compute_what_one_group_computes(float64, cell):
     """The bptt engine splits many members into groups (to bound its memory): same outputs, same gradients."""
     K, B, T = 5, 3, 4
     models = [ensemble.build_member(cell, ADDING, HIDDEN, seed) for seed in range(K)]
-    params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_()
-              for n, _ in models[0].named_parameters()}
+    params = {
+        n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_()
+        for n, _ in models[0].named_parameters()
+    }
     x = torch.randn(K, B, T, ADDING.input_size)
     outs = [ensemble.bptt_engine(cell, group_bytes=g)(params, x) for g in (1, 2**30)]  # groups of 1, one group
     torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)

@@ -23,7 +23,7 @@ Each member computes what it computes alone, up to rounding:
 
 Three engines run the recurrence (`engine="auto"` picks the fastest measured):
 
-- `"bptt"` (auto for `rnn` and `gru`): the time loops of `snippets.bptt` batched over members,
+- `"bptt"` (auto for `rnn` and `gru`): the time loops of `snippets.fast.bptt` batched over members,
   backward written by hand. `tests/test_ensemble.py` holds them equal to the step functions of
   `snippets.cells` (vmapped over members), and whole runs equal to `train.train_cell`.
 - `"loop"` (auto for `lstm`): each member's recurrence through torch.nn's own layer in turn, the
@@ -57,8 +57,9 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from snippets import bptt, tasks
-from snippets.layers import GRU, LSTM, RNN, autograd_loop
+from snippets import fast, tasks
+from snippets.fast import bptt
+from snippets.layers import GRU, LSTM, RNN
 from snippets.seeding import data_generator, seed_everything
 from snippets.train import CELLS, SequenceModel, TrainConfig, count_parameters, validation_batch
 from snippets.variants import set_forget_bias
@@ -141,7 +142,7 @@ class EnsembleLSTM(torch.autograd.Function):
     r"""LSTM layer of K members: `out = EnsembleLSTM.apply(xw, W_hh)`, $h_0 = c_0 = 0$.
 
     `xw` is $W_{ih} x_t + b_{ih} + b_{hh}$ (both biases add to the same pre-activation),
-    (K, T, B, 4H); `W_hh` is (K, 4H, H). The equations are those of `snippets.bptt.LSTMLayer` (and
+    (K, T, B, 4H); `W_hh` is (K, 4H, H). The equations are those of `snippets.fast.bptt.LSTMLayer` (and
     of `snippets.cells.lstm_step`), every product batched over members:
     $a_t = xw_t + W_{hh} h_{t-1}$, $(i, f, g, o) = (\sigma, \sigma, \tanh, \sigma)(a_t)$,
     $c_t = f c_{t-1} + i g$, $h_t = o \tanh(c_t)$; backward
@@ -157,8 +158,12 @@ class EnsembleLSTM(torch.autograd.Function):
         gates = xw.clone()  # the pre-activations, made into the gates in place
         hs, cs, tanh_cs = xw.new_zeros(K, T + 1, B, H), xw.new_zeros(K, T + 1, B, H), xw.new_empty(K, T, B, H)
         weight_t, h, c = weight_hh.transpose(1, 2), hs[:, 0], cs[:, 0]
-        views = zip(*(v.unbind(1) for v in (gates, gates[..., H : 2 * H], gates[..., 2 * H : 3 * H], hs[:, 1:],
-                                               cs[:, 1:], tanh_cs)))
+        views = zip(
+            *(
+                v.unbind(1)
+                for v in (gates, gates[..., H : 2 * H], gates[..., 2 * H : 3 * H], hs[:, 1:], cs[:, 1:], tanh_cs)
+            )
+        )
         for a, f, g, h_t, c_t, tanh_c in views:
             a.baddbmm_(h, weight_t)  # a_t = xw_t + W_hh h_{t-1}
             _lstm_activations_(a, g)
@@ -174,11 +179,15 @@ class EnsembleLSTM(torch.autograd.Function):
         gates, cs, tanh_cs, hs, weight_hh = ctx.saved_tensors
         T, H = gates.shape[1], gates.shape[-1] // 4
         # bptt's local derivatives take time first: given swapped views, they return swapped views.
-        by_delta, dc_dh = (v.transpose(0, 1) for v in bptt.lstm_local_derivatives(
-            gates.transpose(0, 1), cs.transpose(0, 1), tanh_cs.transpose(0, 1)))  # (K, T, B, 4, H), (K, T, B, H)
+        by_delta, dc_dh = (
+            v.transpose(0, 1)
+            for v in bptt.lstm_local_derivatives(gates.transpose(0, 1), cs.transpose(0, 1), tanh_cs.transpose(0, 1))
+        )  # (K, T, B, 4, H), (K, T, B, H)
         d_gates = torch.empty_like(gates)  # abar_t, filled from the last step back
-        d_out_, dc_dh_, f_, by_delta_, d_gates_, abar_ = (v.unbind(1) for v in (
-            d_out, dc_dh, gates[..., H : 2 * H], by_delta, d_gates, d_gates.unflatten(-1, (4, -1))))
+        d_out_, dc_dh_, f_, by_delta_, d_gates_, abar_ = (
+            v.unbind(1)
+            for v in (d_out, dc_dh, gates[..., H : 2 * H], by_delta, d_gates, d_gates.unflatten(-1, (4, -1)))
+        )
         dh, dc = d_out_[-1], torch.zeros_like(d_out_[-1])
         for t in range(T - 1, -1, -1):
             if t < T - 1:
@@ -203,7 +212,7 @@ class EnsembleGRU(torch.autograd.Function):
     r"""GRU layer of K members: `out = EnsembleGRU.apply(xw, W_hh, b_hh)`, $h_0 = 0$.
 
     `xw` is $W_{ih} x_t + b_{ih}$, (K, T, B, 3H); `W_hh` is (K, 3H, H), `b_hh` (K, 3H). The
-    equations of `snippets.bptt.GRULayer` (and `snippets.cells.gru_step`), batched over members:
+    equations of `snippets.fast.bptt.GRULayer` (and `snippets.cells.gru_step`), batched over members:
     $u_t = W_{hh} h_{t-1} + b_{hh}$, $r = \sigma(xw_r + u_r)$, $z = \sigma(xw_z + u_z)$,
     $n = \tanh(xw_n + r\, u_n)$, $h_t = (1 - z) n + z h_{t-1}$. Backward as there: with
     $\bar a_n = \delta h_t (1 - z)(1 - n^2)$, $\delta u_t = (\bar a_n u_n r (1 - r),\;
@@ -218,8 +227,21 @@ class EnsembleGRU(torch.autograd.Function):
         rzs, ns, us = xw.new_empty(K, T, B, 2 * H), xw.new_empty(K, T, B, H), torch.empty_like(xw)
         hs = xw.new_zeros(K, T + 1, B, H)
         weight_t, bias, h = weight_hh.transpose(1, 2), bias_hh.unsqueeze(1), hs[:, 0]
-        views = zip(*(v.unbind(1) for v in (xw[..., : 2 * H], xw[..., 2 * H :], us, us[..., : 2 * H],
-                                               us[..., 2 * H :], rzs, ns, hs[:, 1:])))
+        views = zip(
+            *(
+                v.unbind(1)
+                for v in (
+                    xw[..., : 2 * H],
+                    xw[..., 2 * H :],
+                    us,
+                    us[..., : 2 * H],
+                    us[..., 2 * H :],
+                    rzs,
+                    ns,
+                    hs[:, 1:],
+                )
+            )
+        )
         for xw_rz, xw_n, u, u_rz, u_n, rz, n, h_t in views:
             u.copy_(torch.baddbmm(bias, h, weight_t))  # u_t = W_hh h_{t-1} + b_hh
             torch.add(xw_rz, u_rz, out=rz).sigmoid_()
@@ -235,8 +257,9 @@ class EnsembleGRU(torch.autograd.Function):
         T, H = ns.shape[1], ns.shape[-1]
         dn, du_dh = _gru_local_derivatives(rzs, ns, us, hs)
         d_u, dhs = torch.empty_like(us), torch.empty_like(hs)  # delta u_t; delta h_t at [:, t + 1]
-        d_out_, z_, du_dh_, d_u_, d_u_gates_, dhs_ = (v.unbind(1) for v in (
-            d_out, rzs[..., H:], du_dh, d_u, d_u.unflatten(-1, (3, -1)), dhs))
+        d_out_, z_, du_dh_, d_u_, d_u_gates_, dhs_ = (
+            v.unbind(1) for v in (d_out, rzs[..., H:], du_dh, d_u, d_u.unflatten(-1, (3, -1)), dhs)
+        )
         dh = dhs_[T].copy_(d_out_[T - 1])  # delta h_T
         for t in range(T - 1, -1, -1):
             torch.mul(dh.unsqueeze(-2), du_dh_[t], out=d_u_gates_[t])
@@ -262,8 +285,8 @@ def _gru_local_derivatives(rz: Tensor, n: Tensor, u: Tensor, h: Tensor) -> tuple
 
 def _projection(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """$W x_t + b$ of every member, step and row in one batched product: (K, B, T, I) -> (K, T, B, G)."""
-    K, B, T, I = x.shape
-    rows = x.transpose(1, 2).reshape(K, T * B, I)  # time-major rows within each member
+    K, B, T, n_in = x.shape
+    rows = x.transpose(1, 2).reshape(K, T * B, n_in)  # time-major rows within each member
     return torch.baddbmm(bias.unsqueeze(1), rows, weight.transpose(1, 2)).view(K, T, B, -1)
 
 
@@ -284,6 +307,7 @@ def bptt_engine(cell: str, group_bytes: int | None = None) -> Forward:
     anew, and returns a heap top over twice the largest freed block), and each of its pages
     faults on first touch; a group's working set also fits the caches better.
     """
+
     def layer(p: dict[str, Tensor], x: Tensor) -> Tensor:
         w_ih, w_hh, b_ih, b_hh = (p[f"rnn.{kind}_l0"] for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         if cell == "gru":  # b_hh stays apart: the reset gate scales W_hn h + b_hn
@@ -298,6 +322,7 @@ def bptt_engine(cell: str, group_bytes: int | None = None) -> Forward:
         groups = [layer({n: w[i : i + size] for n, w in p.items()}, x[i : i + size]) for i in range(0, K, size)]
         hs = groups[0] if len(groups) == 1 else torch.cat(groups)
         return _readout(hs, p["readout.weight"], p["readout.bias"])
+
     return forward
 
 
@@ -305,10 +330,16 @@ def loop_engine(template: nn.Module) -> Forward:
     """Each member's own forward in turn (`template` with the member's weights): torch.nn's fused
     layers, the very code `train_cell` runs. Only the recurrence is per member; the rest of a step
     (data, loss, clipping, optimiser, bookkeeping) stays batched."""
+
     def forward(p: dict[str, Tensor], x: Tensor) -> Tensor:
         names, columns = list(p), [w.unbind(0) for w in p.values()]  # unbind: one stack in the backward
-        return torch.stack([torch.func.functional_call(template, dict(zip(names, weights)), (x_k,))
-                            for x_k, *weights in zip(x.unbind(0), *columns)])
+        return torch.stack(
+            [
+                torch.func.functional_call(template, dict(zip(names, weights)), (x_k,))
+                for x_k, *weights in zip(x.unbind(0), *columns)
+            ]
+        )
+
     return forward
 
 
@@ -318,8 +349,9 @@ def steps_engine(template: nn.Module) -> Forward:
     batched = torch.func.vmap(lambda p, x: torch.func.functional_call(template, p, (x,)))
 
     def forward(p: dict[str, Tensor], x: Tensor) -> Tensor:
-        with autograd_loop():  # the layers' hand-written backward (snippets.bptt) has no vmap rule
+        with fast.use("autograd"):  # the hand-written backward (snippets.fast.bptt) has no vmap rule
             return batched(p, x)
+
     return forward
 
 
@@ -328,15 +360,21 @@ def _twin(cell: str, model: SequenceModel) -> SequenceModel:
     layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
     rnn = model.rnn
     with torch.random.fork_rng():  # building draws initial weights: leave the global stream alone
-        return SequenceModel(cell, rnn.input_size, rnn.hidden_size, model.readout.out_features,
-                             layer=layer(rnn.input_size, rnn.hidden_size, batch_first=True))
+        return SequenceModel(
+            cell,
+            rnn.input_size,
+            rnn.hidden_size,
+            model.readout.out_features,
+            layer=layer(rnn.input_size, rnn.hidden_size, batch_first=True),
+        )
 
 
 # -- members -------------------------------------------------------------------------------------
 
 
-def build_member(cell: str, task, hidden_size: int, seed: int, forget_bias: float | None = None,
-                 layer: type[nn.Module] | None = None) -> SequenceModel:
+def build_member(
+    cell: str, task, hidden_size: int, seed: int, forget_bias: float | None = None, layer: type[nn.Module] | None = None
+) -> SequenceModel:
     """A member's model with the initial weights it has alone: seeded, built and biased as
     `train.train_cell` does (or, with a `layer` class, as the variants' runs do)."""
     seed_everything(seed)
@@ -351,8 +389,13 @@ def build_member(cell: str, task, hidden_size: int, seed: int, forget_bias: floa
     return SequenceModel(cell, task.input_size, hidden_size, task.output_size, layer=rnn)
 
 
-def check_members(cell: str, configs: Sequence[TrainConfig], forget_biases: Sequence[float | None] | None,
-                  layer: type[nn.Module] | None, engine: str) -> tuple[list[float | None], str]:
+def check_members(
+    cell: str,
+    configs: Sequence[TrainConfig],
+    forget_biases: Sequence[float | None] | None,
+    layer: type[nn.Module] | None,
+    engine: str,
+) -> tuple[list[float | None], str]:
     """The forget biases, one per member, and the engine to use; a clear error for members that
     cannot share a batch (they must agree on every field of `SHARED`)."""
     configs = list(configs)
@@ -365,8 +408,10 @@ def check_members(cell: str, configs: Sequence[TrainConfig], forget_biases: Sequ
         values = [getattr(c, name) for c in configs]
         if any(v != values[0] for v in values):
             k = next(k for k, v in enumerate(values) if v != values[0])
-            raise ValueError(f"members of one batch must share {name}: member 0 has {name}={values[0]!r}, "
-                             f"member {k} has {name}={values[k]!r}; train them in separate ensembles")
+            raise ValueError(
+                f"members of one batch must share {name}: member 0 has {name}={values[0]!r}, "
+                f"member {k} has {name}={values[k]!r}; train them in separate ensembles"
+            )
     biases = [None] * len(configs) if forget_biases is None else list(forget_biases)
     if len(biases) != len(configs):
         raise ValueError(f"expected one forget bias per member ({len(configs)}), got {len(biases)}")
@@ -375,14 +420,16 @@ def check_members(cell: str, configs: Sequence[TrainConfig], forget_biases: Sequ
     if layer is None and cell != "lstm" and any(b is not None for b in biases):
         raise ValueError(f"forget_bias applies to the lstm only, got cell {cell!r} with forget biases {biases}")
     if engine == "auto":
-        # Measured (module docstring; python -m snippets.fast.bench_ensemble): torch.nn's fused CPU
+        # Measured (module docstring; python -m snippets.bench.ensemble): torch.nn's fused CPU
         # LSTM is as fast per member as the batched loops; its RNN and GRU are 3 to 5 times slower.
         engine = "steps" if layer is not None else ("loop" if cell == "lstm" else "bptt")
     if engine not in ENGINES:
         raise ValueError(f"engine must be 'auto' or one of {ENGINES}, got {engine!r}")
     if engine == "bptt" and layer is not None:
-        raise ValueError(f"the bptt engine runs torch.nn's rnn, lstm and gru only, got layer {layer.__name__}; "
-                         "use engine='steps' or 'loop'")
+        raise ValueError(
+            f"the bptt engine runs torch.nn's rnn, lstm and gru only, got layer {layer.__name__}; "
+            "use engine='steps' or 'loop'"
+        )
     return biases, engine
 
 
@@ -390,9 +437,11 @@ def _stacked(batches: list[tuple[Tensor, Tensor]], what: str, dtype: torch.dtype
     """The members' batches as one (K, ...) pair; a clear error where they cannot stack."""
     shapes = sorted({(tuple(x.shape), tuple(y.shape)) for x, y in batches})
     if len(shapes) > 1:
-        raise ValueError(f"members drew {what} of different shapes, {shapes}: this task varies its sequence "
-                         "length per batch (e.g. AddingProblem(variant='hochreiter')), so its members cannot "
-                         "share a batch; train them one by one with train.train_cell")
+        raise ValueError(
+            f"members drew {what} of different shapes, {shapes}: this task varies its sequence "
+            "length per batch (e.g. AddingProblem(variant='hochreiter')), so its members cannot "
+            "share a batch; train them one by one with train.train_cell"
+        )
     x, y = torch.stack([b[0] for b in batches]), torch.stack([b[1] for b in batches])
     if x.dtype != dtype:
         raise ValueError(f"the task's inputs are {x.dtype} but the members' weights are {dtype} ({what})")
@@ -515,8 +564,9 @@ def _validation(task, configs: list[TrainConfig], dtype: torch.dtype) -> tuple[T
 
 
 @torch.no_grad()
-def _evaluate(forward: Forward, params: dict[str, Tensor], x: Tensor, y: Tensor, task,
-              hidden_size: int) -> list[tuple[float, float]]:
+def _evaluate(
+    forward: Forward, params: dict[str, Tensor], x: Tensor, y: Tensor, task, hidden_size: int
+) -> list[tuple[float, float]]:
     """Validation loss and accuracy of each member on its batch, as `train.evaluate` computes them.
 
     The rows go through in chunks (each row's outputs are its own) so that a long validation batch
@@ -529,13 +579,29 @@ def _evaluate(forward: Forward, params: dict[str, Tensor], x: Tensor, y: Tensor,
 
 
 def _new_log() -> dict:
-    return {"step": [], "train_loss": [], "grad_norm": [], "seconds": [],
-            "val_step": [], "val_loss": [], "val_accuracy": []}
+    return {
+        "step": [],
+        "train_loss": [],
+        "grad_norm": [],
+        "seconds": [],
+        "val_step": [],
+        "val_loss": [],
+        "val_accuracy": [],
+    }
 
 
-def train_ensemble(cell: str, task, hidden_size: int, configs: Sequence[TrainConfig],
-                   forget_biases: Sequence[float | None] | None = None, *, layer: type[nn.Module] | None = None,
-                   engine: str = "auto", keep_weights: bool = False, desc: str | None = None) -> list[dict]:
+def train_ensemble(
+    cell: str,
+    task,
+    hidden_size: int,
+    configs: Sequence[TrainConfig],
+    forget_biases: Sequence[float | None] | None = None,
+    *,
+    layer: type[nn.Module] | None = None,
+    engine: str = "auto",
+    keep_weights: bool = False,
+    desc: str | None = None,
+) -> list[dict]:
     """Train the members `configs` (with `forget_biases`, one per member or None) as one batched model.
 
     Each member's log is what `train.train_cell(cell, task, hidden_size, config, forget_bias)` returns
@@ -572,8 +638,11 @@ def train_ensemble(cell: str, task, hidden_size: int, configs: Sequence[TrainCon
         loss_values, norm_values = torch.stack([losses.detach(), norms]).tolist()  # one sync per step
         for m, loss, norm in zip(members.ids, loss_values, norm_values):
             logs[m]["step"].append(step), logs[m]["train_loss"].append(loss), logs[m]["grad_norm"].append(norm)
-        bad = [r for r, (loss, norm) in enumerate(zip(loss_values, norm_values))
-               if not (math.isfinite(loss) and math.isfinite(norm))]
+        bad = [
+            r
+            for r, (loss, norm) in enumerate(zip(loss_values, norm_values))
+            if not (math.isfinite(loss) and math.isfinite(norm))
+        ]
         if bad:
             now = time.perf_counter()
             for r in bad:
@@ -591,16 +660,29 @@ def train_ensemble(cell: str, task, hidden_size: int, configs: Sequence[TrainCon
         bar.set_postfix(members=len(members.ids), refresh=False)
     bar.close()
     members.leave(list(range(len(members.ids))), "budget", time.perf_counter() - start)
-    return [_finish(logs[m], members, m, configs[m], models[0], hidden_size, engine, keep_weights)
-            for m in range(len(configs))]
+    return [
+        _finish(logs[m], members, m, configs[m], models[0], hidden_size, engine, keep_weights)
+        for m in range(len(configs))
+    ]
 
 
-def _record_validation(members: _Members, logs: list[dict], configs: list[TrainConfig], step: int,
-                       forward: Forward, task, hidden_size: int, val_x: Tensor, val_y: Tensor, start: float) -> None:
+def _record_validation(
+    members: _Members,
+    logs: list[dict],
+    configs: list[TrainConfig],
+    step: int,
+    forward: Forward,
+    task,
+    hidden_size: int,
+    val_x: Tensor,
+    val_y: Tensor,
+    start: float,
+) -> None:
     """Evaluate the members still here; those solved or diverged leave, as `train.train` stops them."""
     index = torch.tensor(members.ids, dtype=torch.long)
-    metrics = _evaluate(forward, members.params, val_x.index_select(0, index), val_y.index_select(0, index),
-                        task, hidden_size)
+    metrics = _evaluate(
+        forward, members.params, val_x.index_select(0, index), val_y.index_select(0, index), task, hidden_size
+    )
     diverged, solved = [], []
     for r, (m, (loss, accuracy)) in enumerate(zip(members.ids, metrics)):
         logs[m]["val_step"].append(step), logs[m]["val_loss"].append(loss), logs[m]["val_accuracy"].append(accuracy)
@@ -615,30 +697,57 @@ def _record_validation(members: _Members, logs: list[dict], configs: list[TrainC
     members.leave([rows_left[r] for r in solved], "solved", now)
 
 
-def _finish(log: dict, members: _Members, m: int, config: TrainConfig, model: SequenceModel, hidden_size: int,
-            engine: str, keep_weights: bool) -> dict:
+def _finish(
+    log: dict,
+    members: _Members,
+    m: int,
+    config: TrainConfig,
+    model: SequenceModel,
+    hidden_size: int,
+    engine: str,
+    keep_weights: bool,
+) -> dict:
     """The member's log completed as `train.train` and `train.train_cell` complete theirs."""
     status = members.status[m]
     if status == "diverged" and (not log["val_step"] or log["val_step"][-1] != log["step"][-1]):
         log["val_step"].append(log["step"][-1])
         log["val_loss"].append(math.nan)
         log["val_accuracy"].append(math.nan)
-    log.update(status=status, steps_run=log["step"][-1], config=asdict(config), n_params=count_parameters(model),
-               hidden_size=hidden_size,
-               ensemble={"members": len(members.finals), "engine": engine, "wall_seconds": members.wall[m]})
+    log.update(
+        status=status,
+        steps_run=log["step"][-1],
+        config=asdict(config),
+        n_params=count_parameters(model),
+        hidden_size=hidden_size,
+        ensemble={"members": len(members.finals), "engine": engine, "wall_seconds": members.wall[m]},
+    )
     if keep_weights:
         log["state_dict"] = members.finals[m]
     return log
 
 
-def ensemble_run(cell: str, task_name: str, task_args: dict, hidden_size: int, configs: list[dict],
-                 forget_biases: list[float | None] | None = None, keep_weights: bool = False,
-                 engine: str = "auto") -> list[dict]:
+def ensemble_run(
+    cell: str,
+    task_name: str,
+    task_args: dict,
+    hidden_size: int,
+    configs: list[dict],
+    forget_biases: list[float | None] | None = None,
+    keep_weights: bool = False,
+    engine: str = "auto",
+) -> list[dict]:
     """Members trained together, as a job for `snippets.pool` (the ensemble's `runs.train_run`):
     build the task, train, return one log per member, each with its `cell` as `train_run` adds it."""
     task = tasks.make_task(task_name, **task_args)
-    logs = train_ensemble(cell, task, hidden_size, [TrainConfig(**c) for c in configs], forget_biases,
-                          engine=engine, keep_weights=keep_weights)
+    logs = train_ensemble(
+        cell,
+        task,
+        hidden_size,
+        [TrainConfig(**c) for c in configs],
+        forget_biases,
+        engine=engine,
+        keep_weights=keep_weights,
+    )
     for log in logs:
         log["cell"] = cell
     return logs

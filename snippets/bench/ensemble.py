@@ -1,6 +1,6 @@
 """Time per training step of `train.train_cell` (one member) against `train_ensemble` (K members).
 
-`python -m snippets.fast.bench_ensemble [--rounds N] [--steps S] [--ks 5,15,30] [--engines bptt,loop]`
+`python -m snippets.bench.ensemble [--rounds N] [--steps S] [--ks 5,15,30] [--engines bptt,loop]`
 prints, per task and cell, milliseconds per training step and per member-step, on one thread:
 the median over rounds of the process's CPU time per step (what a run costs, whatever else the
 machine is doing) and of the wall clock per step (what a run takes, on this machine now). Rounds
@@ -57,8 +57,10 @@ def main(argv=None) -> None:
             measured = run_once(cell, make(), hidden, config, k, engine)
             if round > 0:  # round 0 warms up
                 times[run].append(measured)
-    print(f"{'task':7} {'cell':5} {'engine':10} {'K':>3} {'CPU ms/step':>12} {'per member':>11} {'speed-up':>9}"
-          f" {'wall ms/step':>13} {'per member':>11} {'speed-up':>9}")
+    print(
+        f"{'task':7} {'cell':5} {'engine':10} {'K':>3} {'CPU ms/step':>12} {'per member':>11} {'speed-up':>9}"
+        f" {'wall ms/step':>13} {'per member':>11} {'speed-up':>9}"
+    )
     for run in runs:
         name, cell, engine, k = run
         line = f"{name:7} {cell:5} {engine or 'train_cell':10} {k:3d}"
