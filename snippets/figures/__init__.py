@@ -61,6 +61,11 @@ THEME = {
 }
 
 
+# A phone's column: 390 px less Material's margins is about 358 px, 268 pt; figures are saved at
+# their size in inches, 72 pt each, and `bbox_inches="tight"` may add a little.
+PHONE_WIDTH = 3.6
+
+
 class Claim(NamedTuple):
     """A page's statement, checked: whether it `holds` on the data, and the `evidence` in numbers."""
 
@@ -75,11 +80,15 @@ def theme():
         yield
 
 
-def svg_html(fig: Figure, alt: str, *, name: str | None = None) -> str:
+def svg_html(fig: Figure, alt: str, *, name: str | None = None, narrow: Figure | None = None) -> str:
     """Inline SVG text for `fig`, labelled `alt` for screen readers.
 
     Element ids get a prefix, `name` or else a hash of the SVG and `alt`, so figures can share a
     page. Same figure and alt, same bytes: no date, fixed hash salt.
+
+    `narrow`, if given, is the same figure drawn for a phone (at most `PHONE_WIDTH` inches wide:
+    panels stacked, legend on top). Both go into the page; the site's CSS shows the one that fits
+    the screen (below 600 px, the narrow one), so no figure needs to scroll sideways.
     """
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError(f"svg_html: expected a non-empty text alternative `alt` describing the figure, got {alt!r}")
@@ -87,6 +96,20 @@ def svg_html(fig: Figure, alt: str, *, name: str | None = None) -> str:
         raise ValueError(
             f"svg_html: expected `name` to be an id (a letter, then letters, digits, _ or -), got {name!r}"
         )
+    wide = _one_svg(fig, alt, name)
+    if narrow is None:
+        return wide
+    width = narrow.get_size_inches()[0]
+    if width > PHONE_WIDTH + 1e-9:
+        raise ValueError(f"svg_html: expected the narrow figure at most {PHONE_WIDTH} in wide, got {width:.2f} in")
+    small = _one_svg(narrow, alt, None if name is None else f"{name}-narrow")
+    return (
+        f'<div class="snippets-figure-pair"><div class="snippets-figure-wide">{wide}</div>'
+        f'<div class="snippets-figure-narrow">{small}</div></div>'
+    )
+
+
+def _one_svg(fig: Figure, alt: str, name: str | None) -> str:
     with theme():
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", transparent=True, bbox_inches="tight", metadata={"Date": None})
