@@ -6,7 +6,8 @@ module the experiment can reach*: its own module and each module that one import
 inside a function, followed transitively through the `snippets` package (or through the
 experiment's own top-level package, for experiments defined elsewhere). Nothing is listed by hand:
 an edit to any code an experiment can run, a module constant included, gives it a new key, while
-an experiment that cannot reach the edited module keeps its result.
+an experiment that cannot reach the edited module keeps its result. The one module left out is
+this one: it decides where results are kept, not what they are (a new layout bumps `FORMAT`).
 
 Where it lives: one root, `$SNIPPETS_CACHE_DIR` (default `.cache/snippets` in the current folder;
 a site build uses the one next to `mkdocs.yml`). The root is marked as the project's own with a
@@ -56,6 +57,10 @@ TAG_TEXT = (
 )
 
 _records: list[dict] = []
+
+# This module decides where results are kept, not what they are: editing it must not recompute
+# every experiment (a change to the stored layout bumps FORMAT instead).
+NOT_RESULTS = {__name__}
 
 
 class CacheRootError(RuntimeError):
@@ -131,7 +136,7 @@ def reachable_modules(module: str) -> dict[str, str]:
     todo = [module]
     while todo:
         name = todo.pop()
-        if name in sources or name.partition(".")[0] not in scopes:
+        if name in sources or name in NOT_RESULTS or name.partition(".")[0] not in scopes:
             continue
         spec = getattr(sys.modules.get(name), "__spec__", None) or _find_spec_quietly(name)
         if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
@@ -229,9 +234,15 @@ def _read(path: pathlib.Path, key: str):
         return None
 
 
-def _store(path: pathlib.Path, entry: dict) -> None:
+def enabled() -> bool:
+    """Whether results are cached (`SNIPPETS_CACHE=off` computes everything and stores nothing)."""
+    return os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
+
+
+def store(path: pathlib.Path, write) -> None:
+    """`write_atomic`, except that a cache that cannot be written warns rather than fails the build."""
     try:
-        write_atomic(path, lambda f: torch.save(entry, f))
+        write_atomic(path, write)
     except OSError as err:  # a read-only or full disk costs the next build time, not this one its result
         warnings.warn(
             f"cache entry {path.name} could not be written ({err}); the result is not cached",
@@ -248,18 +259,18 @@ def cached(name: str, fn, config):
     entry, so a hit reports what the result cost when it was computed).
     """
     key = entry_key(name, config, fn)
-    enabled = os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
-    path = folder("experiments") / f"{name}-{key}.pt" if enabled else None
+    on = enabled()
+    path = folder("experiments") / f"{name}-{key}.pt" if on else None
     start = time.perf_counter()
-    payload = _read(path, key) if enabled else None
+    payload = _read(path, key) if on else None
     record = {"name": name, "key": key, "hit": payload is not None, "config": _config_data(config)}
     if payload is None:
         cpu_start, jobs_start = time.thread_time(), pool.job_cpu_seconds()
         result = fn(config)
         cpu = time.thread_time() - cpu_start + pool.job_cpu_seconds() - jobs_start
         payload = {"key": key, "name": name, "config": record["config"], "cpu_seconds": cpu, "result": result}
-        if enabled:
-            _store(path, payload)
+        if on:
+            store(path, lambda f: torch.save(payload, f))
     _records.append({**record, "seconds": time.perf_counter() - start, "cpu_seconds": payload["cpu_seconds"]})
     return payload["result"]
 

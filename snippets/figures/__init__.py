@@ -32,6 +32,8 @@ except ImportError:  # the library installs without the site's toolchain
 from cycler import cycler
 from matplotlib.figure import Figure
 
+from snippets.figures import svg_cache
+
 # Contrast vs white / vs slate #1e2129: 4.2/3.8, 3.3/4.9, 3.5/4.7, 4.4/3.7, 3.9/4.1.
 COLORS = ["#3a7dc9", "#d9711c", "#2a9d5c", "#c74a8a", "#8f6fd1"]
 # A second cue besides colour, for readers who cannot tell the colours apart.
@@ -96,13 +98,14 @@ def svg_html(fig: Figure, alt: str, *, name: str | None = None, narrow: Figure |
         raise ValueError(
             f"svg_html: expected `name` to be an id (a letter, then letters, digits, _ or -), got {name!r}"
         )
-    wide = _one_svg(fig, alt, name)
+    wide = _finish(_one_svg(fig, alt, name), alt, name)
     if narrow is None:
         return wide
     width = narrow.get_size_inches()[0]
     if width > PHONE_WIDTH + 1e-9:
         raise ValueError(f"svg_html: expected the narrow figure at most {PHONE_WIDTH} in wide, got {width:.2f} in")
-    small = _one_svg(narrow, alt, None if name is None else f"{name}-narrow")
+    narrow_name = None if name is None else f"{name}-narrow"
+    small = _finish(_one_svg(narrow, alt, narrow_name), alt, narrow_name)
     return (
         f'<div class="snippets-figure-pair"><div class="snippets-figure-wide">{wide}</div>'
         f'<div class="snippets-figure-narrow">{small}</div></div>'
@@ -110,10 +113,18 @@ def svg_html(fig: Figure, alt: str, *, name: str | None = None, narrow: Figure |
 
 
 def _one_svg(fig: Figure, alt: str, name: str | None) -> str:
+    """The SVG of `fig`, from the figure cache when the same figure was saved before (`svg_cache`)."""
+    return svg_cache.get(fig, lambda: _render(fig), alt, name)
+
+
+def _render(fig: Figure) -> str:
     with theme():
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", transparent=True, bbox_inches="tight", metadata={"Date": None})
-    svg = _strip_prolog(buffer.getvalue())
+    return _strip_prolog(buffer.getvalue())
+
+
+def _finish(svg: str, alt: str, name: str | None) -> str:
     prefix = name or "fig-" + hashlib.sha256((svg + alt).encode()).hexdigest()[:10]
     return _label(_recolor(_prefix_ids(svg, prefix)), alt.strip(), prefix)
 

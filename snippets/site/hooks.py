@@ -23,6 +23,7 @@ from mkdocs.exceptions import PluginError
 
 from snippets import experiments
 from snippets.experiments import cache
+from snippets.figures import svg_cache
 from snippets.site import a11y, build_log, notebook_cache, notebooks, pagenames
 from snippets.site.mathml import TexError, tex_to_mathml
 
@@ -78,6 +79,8 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_post_build(config):
     pagenames.NAMER.page = None
+    if not _dirty and config.extra.get("run_experiments", True):  # a full build of every page
+        svg_cache.prune()
     seconds = time.perf_counter() - _started
     build_log.append(build_log.log_path(), build_log.entry(cache.report(), seconds, _dirty))
 
