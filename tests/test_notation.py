@@ -7,12 +7,16 @@ import snippets
 from snippets import notation, variants
 
 
-@pytest.mark.parametrize("rows", [notation.LSTM_SYMBOLS, notation.GRU_SYMBOLS])
-def test_every_row_names_every_source(rows):
+@pytest.mark.parametrize(
+    "rows, sources",
+    [(notation.LSTM_SYMBOLS, notation.LSTM_SOURCES), (notation.GRU_SYMBOLS, notation.GRU_SOURCES)],
+)
+def test_every_row_names_every_source(rows, sources):
+    assert set(sources) <= set(notation.SOURCES)
     for quantity, symbols in rows:
-        assert len(symbols) == len(notation.SOURCES), quantity
-    table = notation.symbol_table(rows)
-    assert table.count("\n") == len(rows) + 1 and all(s in table for s in notation.SOURCES)
+        assert len(symbols) == len(sources), quantity
+    table = notation.symbol_table(rows, sources)
+    assert table.count("\n") == len(rows) + 1 and all(s in table for s in sources)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +33,7 @@ def test_measured_gate_order(cls, expected):
 
 
 def test_pytorch_column_matches_the_trace_names():
-    pytorch = list(notation.SOURCES).index("PyTorch")
+    pytorch = notation.LSTM_SOURCES.index("PyTorch")
     lstm = {row[0]: row[1][pytorch] for row in notation.LSTM_SYMBOLS}
     assert [lstm[q] for q in ("input gate", "forget gate", "candidate (cell input)", "output gate")] == [
         f"${g}_t$" for g in notation.gate_order(snippets.LSTM)
