@@ -123,3 +123,12 @@ def test_nothing_is_loaded_from_another_site(site, pages):
     for path in [*site.rglob("*.html"), *site.rglob("*.css"), *site.rglob("*.js")]:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert "fonts.googleapis.com" not in text and "fonts.gstatic.com" not in text, f"Google Fonts in {path}"
+
+
+def test_the_home_page_links_every_page_in_its_body(pages):
+    """The entry page orients every reader: each page and notebook is reachable from its text."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    hrefs = [a["href"].split("#")[0] for a in pages["index.html"].select("article a[href]")]
+    linked = {str(PurePosixPath(href) / "index.html") for href in hrefs if href and not REMOTE.match(href)}
+    missing = [s for s in nav_sources(config["nav"]) if s != "index.md" and built_path(s) not in linked]
+    assert not missing, f"the home page's body links none of {missing}"
