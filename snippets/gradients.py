@@ -21,6 +21,13 @@ with $\lambda_1$ the largest singular value of $W_{hh}$, because
 $|\tanh'| \le 1$ (Bengio et al. 1994; Pascanu et al. 2013). Below 1 the
 gradient must vanish geometrically; above 1 it may grow, but need not.
 
+The bound is loose in two ways. Over many steps a product of the same matrix grows like its
+*spectral radius* $\rho(W_{hh}) = \max_i |\mu_i|$ (the largest absolute eigenvalue), not like
+$\lambda_1$: $\lVert (W^\top)^k g \rVert^{1/k} \to \rho(W)$ (Gelfand's formula), and
+$\rho \le \lambda_1$. And each step multiplies by the slopes $1 - h_t^2 \le 1$. With $\bar s$ the
+mean slope, the measured rate per step is close to $\rho \bar s$ where the slopes are even
+(`spectral_radius`, `tanh_slope`, `decay_rate` and `linear_norms` measure each part).
+
 For the LSTM the cell state adds a path,
 $c_t = f_t \odot c_{t-1} + i_t \odot g_t$, along which the gradient is
 multiplied by the forget gate only: $\prod_s f_s$, elementwise. The
@@ -43,6 +50,64 @@ def set_largest_singular_value(weight: torch.Tensor, sigma: float) -> None:
         raise ValueError(f"sigma must be > 0, got {sigma!r}")
     with torch.no_grad():
         weight.mul_(sigma / torch.linalg.matrix_norm(weight, ord=2))
+
+
+def spectral_radius(weight: torch.Tensor) -> float:
+    r"""$\rho(W) = \max_i |\mu_i|$, the largest absolute eigenvalue of the square matrix `weight`.
+
+    $\rho \le \lambda_1$ (the largest singular value), with equality for normal matrices
+    (orthogonal, symmetric); for a random matrix with i.i.d. entries $\lambda_1 \approx 2\rho$.
+    """
+    if weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
+        raise ValueError(f"spectral_radius: expected a square matrix, got shape {tuple(weight.shape)}")
+    return float(torch.linalg.eigvals(weight.detach()).abs().max())
+
+
+def set_orthogonal(weight: torch.Tensor, sigma: float) -> None:
+    r"""Replace `weight` in place by $\sigma Q$, $Q$ a random orthogonal matrix (torch's global generator).
+
+    Every singular value of $\sigma Q$ is $\sigma$ and every eigenvalue has modulus $\sigma$, so
+    $\lambda_1 = \rho = \sigma$: the matrix for which the bound $\lambda_1^k$ is tight.
+    """
+    with torch.no_grad():
+        nn.init.orthogonal_(weight)
+    set_largest_singular_value(weight, sigma)
+
+
+def decay_rate(norms: torch.Tensor, start: int = 0) -> float:
+    r"""The gradient's factor per step: $e^b$, $b$ the least-squares slope of the mean log norm against $k$.
+
+    `norms` is (batch, T) as `gradient_norms` returns it (or (T,)); the mean of the log over the
+    batch is fitted for $k \ge$ `start`, past the first steps where the direction still settles.
+    Below 1 the gradient vanishes, above 1 it grows.
+    """
+    logs = norms.double().log()
+    logs = logs.mean(0) if logs.dim() == 2 else logs
+    if not 0 <= start <= logs.shape[0] - 2:
+        raise ValueError(f"decay_rate: expected start in [0, {logs.shape[0] - 2}], got {start!r}")
+    y = logs[start:]
+    k = torch.arange(start, start + y.shape[0], dtype=torch.float64)
+    slope = ((k - k.mean()) * (y - y.mean())).sum() / ((k - k.mean()) ** 2).sum()
+    return float(slope.exp())
+
+
+def linear_norms(weight_hh: torch.Tensor, w: torch.Tensor, T: int) -> torch.Tensor:
+    r"""$\lVert (W_{hh}^\top)^k w \rVert$ for $k = 0 \dots T-1$: the backward pass with every slope set to 1."""
+    g, out = w.detach().clone(), []
+    W = weight_hh.detach()
+    for _ in range(T):
+        out.append(g.norm())
+        g = W.T @ g
+    return torch.stack(out)
+
+
+def tanh_slope(layer: nn.Module, x: torch.Tensor) -> float:
+    r"""$\bar s$, the mean of $\tanh'(a_t) = 1 - h_t^2$ over sequences, steps and units, of a tanh RNN on `x`."""
+    if getattr(layer, "mode", None) != "RNN_TANH":
+        raise ValueError(f"tanh_slope: expected a tanh RNN layer, got {type(layer).__name__}")
+    with torch.no_grad():
+        h, _ = layer(x)
+    return float((1 - h**2).mean())
 
 
 def _weights(layer: nn.Module):
@@ -114,13 +179,19 @@ def measure(
     seed: int = 0,
     sigma: float | None = None,
     forget_bias: float | None = None,
+    init: str = "default",
 ) -> dict:
     r"""Gradient norms against distance for a freshly initialised layer.
 
     `sigma`: rescale $W_{hh}$ to that largest singular value (any cell;
     for the LSTM/GRU the stacked gate matrix). `forget_bias`: the LSTM's
-    $b_f$. Inputs $x_t \sim N(0, 1)$; $w$ a random unit
+    $b_f$. `init="orthogonal"` (tanh RNN, with `sigma`): $W_{hh} = \sigma Q$
+    instead (`set_orthogonal`), the rest of the layer and the data unchanged.
+    Inputs $x_t \sim N(0, 1)$; $w$ a random unit
     vector. Float64, so that norms of order $10^{-30}$ are still exact.
+
+    Returns `norms` (`gradient_norms`) and `sigma_max`; for the RNN also `rho`
+    (`spectral_radius` of $W_{hh}$) and `linear` (`linear_norms`), for the tanh RNN `tanh_slope`.
     """
     from .train import CELLS, set_forget_bias  # train imports nothing from here
 
@@ -128,9 +199,15 @@ def measure(
         raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"T must be an int >= 1, got {T!r}")
+    if init not in ("default", "orthogonal"):
+        raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}")
+    if init == "orthogonal" and (cell != "rnn" or sigma is None):
+        raise ValueError(f"init='orthogonal' applies to the rnn with a sigma, got cell {cell!r}, sigma {sigma!r}")
     seed_everything(seed)
     layer = CELLS[cell](input_size, hidden_size, batch_first=True).double()
-    if sigma is not None:
+    if init == "orthogonal":
+        set_orthogonal(layer.weight_hh_l0, sigma)
+    elif sigma is not None:
         set_largest_singular_value(layer.weight_hh_l0, sigma)
     if forget_bias is not None:
         if cell != "lstm":
@@ -141,8 +218,13 @@ def measure(
     w = torch.randn(hidden_size, generator=g, dtype=torch.float64)
     w = w / w.norm()
     norms = gradient_norms(layer, x, w)
-    lam = float(torch.linalg.matrix_norm(layer.weight_hh_l0.detach(), ord=2))
-    return {"norms": norms, "sigma_max": lam}
+    weight_hh = layer.weight_hh_l0.detach()
+    out = {"norms": norms, "sigma_max": float(torch.linalg.matrix_norm(weight_hh, ord=2))}
+    if cell == "rnn":
+        out.update(rho=spectral_radius(weight_hh), linear=linear_norms(weight_hh, w, T))
+        if layer.nonlinearity == "tanh":
+            out["tanh_slope"] = tanh_slope(layer, x)
+    return out
 
 
 def perturbation_decay(layer: nn.Module, x: torch.Tensor, delta: float = 1.0) -> torch.Tensor:

@@ -259,3 +259,21 @@ def test_a_pool_job_returns_the_logs_train_run_returns():
         alone_log = train_run("gru", "recall", {"gap": 3}, 8, config)
         assert set(log) == set(alone_log) | {"ensemble"} and log["cell"] == "gru"
         assert log["val_loss"] == pytest.approx(alone_log["val_loss"], rel=1e-4)
+
+
+def test_init_changes_each_members_initial_weights_as_it_would_alone(float64):
+    """`init` runs on each member's freshly built model: the run equals `train.train` from the same weights."""
+    from snippets.gradients import set_largest_singular_value
+
+    def scale(model):
+        set_largest_singular_value(model.rnn.weight_hh_l0, 2.0)
+
+    config = replace(BASE, seed=5, clip=1.0)
+    log = train_ensemble("rnn", ADDING, HIDDEN, [config], init=scale, keep_weights=True)[0]
+    train.seed_everything(config.seed)
+    model = train.SequenceModel("rnn", ADDING.input_size, HIDDEN, ADDING.output_size)
+    scale(model)
+    alone_log = train.train(model, ADDING, config)
+    assert log["train_loss"] == pytest.approx(alone_log["train_loss"], rel=1e-9)
+    assert log["grad_norm"] == pytest.approx(alone_log["grad_norm"], rel=1e-9)
+    assert log["grad_norm"] != pytest.approx(train_ensemble("rnn", ADDING, HIDDEN, [config])[0]["grad_norm"], rel=1e-3)

@@ -51,11 +51,18 @@ def test_copy_task_rnn_sits_on_the_baseline_and_a_gru_escapes_it():
 
 
 def test_gradient_decay_of_the_tanh_rnn_respects_the_bound():
-    result = ex.gradient_decay_rnn(ex.GradientConfig(T=40, hidden_size=16, batch=8), cache=False)
-    for sigma in result["sigmas"]:
-        curves = result["curves"][str(sigma)]
-        assert all(r <= b * (1 + 1e-9) for r, b in zip(curves["h"]["max_ratio"], curves["bound"]))
-        assert len(curves["h"]["per_seed"]) == 3
+    config = ex.GradientConfig(T=40, hidden_size=16, batch=8, seeds=3, rate_sigmas=(2.0,))
+    result = ex.gradient_decay_rnn(config, cache=False)
+    for key in ("curves", "orthogonal"):
+        for sigma in result["sigmas"]:
+            curves = result[key][str(sigma)]
+            assert all(r <= b * (1 + 1e-9) for r, b in zip(curves["h"]["max_ratio"], curves["bound"]))
+            assert len(curves["h"]["per_seed"]) == len(curves["rho"]) == len(curves["rate"]) == 3
+    assert result["seeds"] == [0, 1, 2] and result["rate_sigmas"] == sorted({*config.sigmas, 2.0})
+    assert all(rho == pytest.approx(float(s)) for s, c in result["orthogonal"].items() for rho in c["rho"])
+    assert result["rates"]["default"]["1.0"]["rate"] == result["curves"]["1.0"]["rate"]  # shared, not re-measured
+    with pytest.raises(ValueError, match=r"fit_from in \[0, T - 2\] = \[0, 8\], got 10"):
+        ex.GradientConfig(T=10)
 
 
 def test_gradient_decay_lstm_and_gru_report_every_path():
@@ -69,9 +76,9 @@ def test_gradient_decay_lstm_and_gru_report_every_path():
 @pytest.mark.site  # trains the cells to the effect the pages show: minutes
 def test_exploding_gradients_diverge_without_clipping_and_train_with_it():
     result = ex.exploding_gradients(ex.ExplodingConfig(steps=1000), cache=False)
-    assert result["runs"]["None"]["status"] == ["diverged"] * 3
+    assert result["runs"]["None"]["status"] == ["diverged"] * 5
     clipped = result["runs"]["1.0"]
-    assert clipped["status"] == ["budget"] * 3
+    assert clipped["status"] == ["budget"] * 5
     assert max(clipped["final_val_loss"]) < 0.8 * result["baseline"]
 
 

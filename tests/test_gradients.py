@@ -88,3 +88,55 @@ def test_perturbation_decay_wants_one_batch_first_sequence():
 
     with pytest.raises(ValueError, match=r"\(1, T, input\), got \(2, 5, 4\)"):
         perturbation_decay(torch.nn.GRU(4, 3, batch_first=True), torch.zeros(2, 5, 4))
+
+
+def test_spectral_radius_is_at_most_the_norm_and_equals_it_for_an_orthogonal_matrix():
+    from snippets.gradients import set_orthogonal, spectral_radius
+
+    torch.manual_seed(0)
+    w = torch.randn(32, 32, dtype=torch.float64)
+    assert spectral_radius(w) < float(torch.linalg.matrix_norm(w, 2))
+    nilpotent = torch.tensor([[0.0, 3.0], [0.0, 0.0]])  # stretches by 3 once, then maps everything to 0
+    assert spectral_radius(nilpotent) == 0.0 and float(torch.linalg.matrix_norm(nilpotent, 2)) == pytest.approx(3.0)
+    set_orthogonal(w, 1.5)
+    assert spectral_radius(w) == pytest.approx(1.5) and float(torch.linalg.matrix_norm(w, 2)) == pytest.approx(1.5)
+    assert torch.allclose(w.T @ w, 2.25 * torch.eye(32, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"square matrix, got shape \(2, 3\)"):
+        spectral_radius(torch.zeros(2, 3))
+
+
+def test_decay_rate_recovers_a_geometric_factor():
+    from snippets.gradients import decay_rate
+
+    k = torch.arange(50, dtype=torch.float64)
+    norms = torch.stack([2.0 * 0.8**k, 5.0 * 0.8**k])  # (batch, T): the same factor, other constants
+    assert decay_rate(norms) == pytest.approx(0.8)
+    assert decay_rate(1.1**k, start=10) == pytest.approx(1.1)
+    with pytest.raises(ValueError, match=r"start in \[0, 48\], got 49"):
+        decay_rate(norms, start=49)
+
+
+def test_linear_pass_decays_at_the_spectral_radius():
+    from snippets.gradients import decay_rate, linear_norms, spectral_radius
+
+    torch.manual_seed(1)
+    w = torch.randn(48, 48, dtype=torch.float64) / 48**0.5
+    g = torch.randn(48, dtype=torch.float64)
+    norms = linear_norms(w, g, 200)
+    assert norms[0] == pytest.approx(float(g.norm()))
+    assert torch.allclose(norms[1], (w.T @ g).norm())
+    assert decay_rate(norms, start=50) == pytest.approx(spectral_radius(w), rel=0.03)
+
+
+def test_orthogonal_measurement_keeps_the_input_weights_and_data():
+    default = measure("rnn", T=20, hidden_size=16, sigma=1.5, seed=3)
+    ortho = measure("rnn", T=20, hidden_size=16, sigma=1.5, seed=3, init="orthogonal")
+    assert ortho["sigma_max"] == pytest.approx(1.5) and ortho["rho"] == pytest.approx(1.5)
+    assert default["rho"] < default["sigma_max"]
+    assert 0 < ortho["tanh_slope"] < 1 and 0 < default["tanh_slope"] < 1
+    assert torch.equal(default["norms"]["h"][:, 0], ortho["norms"]["h"][:, 0])  # same w: dL/dh_T = w
+    assert "rho" not in measure("gru", T=5, hidden_size=4)
+    with pytest.raises(ValueError, match="init='orthogonal' applies to the rnn with a sigma"):
+        measure("rnn", T=5, init="orthogonal")
+    with pytest.raises(ValueError, match="init must be 'default' or 'orthogonal', got 'identity'"):
+        measure("rnn", T=5, sigma=1.0, init="identity")

@@ -1,6 +1,8 @@
 """The RNN and LSTM cell pages' own code: `snippets.candidate`, the `candidate_growth` experiment,
 and what the built pages show (figures, included source, numbers printed from the experiments)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -154,29 +156,45 @@ def article_text(soup) -> str:
     return " ".join(soup.select_one("article").get_text(" ").split())
 
 
-@pytest.mark.parametrize("name, n_figures", [("rnn", 3), ("lstm-cell", 6)])
+@pytest.mark.parametrize("name, n_figures", [("rnn", 4), ("lstm-cell", 6)])
 def test_pages_show_their_figures_with_captions(page, name, n_figures):
     soup = page(name)
-    svgs = soup.select("figure svg.snippets-figure")
-    assert len(svgs) == n_figures
-    for svg in svgs:
-        assert len(svg.get("aria-label", "")) > 40
-        assert len(svg.find_parent("figure").find("figcaption").get_text(strip=True)) > 60
+    figures = [f for f in soup.select("figure") if f.select_one("svg.snippets-figure")]
+    assert len(figures) == n_figures
+    for figure in figures:
+        for svg in figure.select("svg.snippets-figure"):
+            assert len(svg.get("aria-label", "")) > 40
+        assert len(figure.find("figcaption").get_text(strip=True)) > 60
     assert "Traceback" not in soup.get_text()
 
 
+def test_rnn_page_figures_come_with_a_phone_variant(page):
+    figures = [f for f in page("rnn").select("figure") if f.select_one("svg.snippets-figure")]
+    for figure in figures:
+        assert figure.select_one(".snippets-figure-wide svg") and figure.select_one(".snippets-figure-narrow svg")
+
+
 def test_rnn_page_includes_the_step_and_prints_the_runs(page):
+    from snippets.figures import rnn as rnn_figures
+
     soup = page("rnn")
     code = " ".join(block.get_text() for block in soup.select("pre"))
     assert "def rnn_step(" in code and "NONLINEARITIES[nonlinearity]" in code
     assert "def gradient_norms(" in code  # the measurement code, in its admonition
-    text = article_text(soup)
-    result = E.exploding_gradients()
-    plain = result["runs"]["None"]
-    assert f"Without clipping, {plain['status'].count('diverged')} of the {len(plain['status'])} runs diverged" in text
-    assert "none of them exceeds its bound at any distance" in text
-    assert soup.select("article table"), "the decay table is missing"
     assert rnn_step.__name__ in code
+    text = article_text(soup)
+    # The numbers the page prints are the facts of this build's results...
+    decay, exploding = rnn_figures.decay_facts(), rnn_figures.exploding_facts()
+    for facts, keys in (
+        (decay, ("norm_over_radius", "slope_small", "fit_small", "ortho_last_1_5", "rate_3")),
+        (exploding, ("clipped_final", "diverged_steps", "baseline")),
+    ):
+        for key in keys:
+            assert " ".join(facts[key].split()) in text, key
+    # ...and every claim the Markdown makes is checked: one mark per claim macro.
+    source = (Path(__file__).resolve().parents[1] / "docs" / "rnn.md").read_text(encoding="utf-8")
+    assert len(soup.select("span.claim-checked")) == source.count('claim("rnn.')
+    assert len(soup.select("article table")) >= 4  # rates, random and orthogonal, and per seed
 
 
 def test_lstm_page_prints_the_recall_and_candidate_numbers(page):

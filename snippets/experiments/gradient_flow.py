@@ -3,62 +3,130 @@ clipping, and the growth of the LSTM's cell state."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import torch
 
-from .. import candidate, gradients, seeding, tasks, train
+from .. import candidate, gradients, seeding, tasks
 from ..train import TrainConfig
-from . import pool
+from . import pool, stats
 from .cache import experiment
-from .runs import slim
 
 
 @dataclass(frozen=True)
 class GradientConfig:
-    """Gradient norms at initialisation, `T` steps, float64, over seeds."""
+    """Gradient norms at initialisation, `T` steps, float64, over `seeds` seeds (`seeding.seeds`).
+
+    tanh RNN: full curves at each of `sigmas` (largest singular value of W_hh), for PyTorch's
+    random W_hh and an orthogonal one; per-step rates only (no curves) also at each of `rate_sigmas`.
+    Rates are fitted on distances k >= `fit_from`.
+    """
 
     T: int = 100
     hidden_size: int = 64
     input_size: int = 4
     batch: int = 32
-    seeds: tuple = (0, 1, 2)
+    seeds: int = 5
     sigmas: tuple = (0.5, 0.9, 1.0, 1.5, 3.0)  # tanh RNN: largest singular value of W_hh
+    rate_sigmas: tuple = (1.25, 2.0, 2.5, 3.5)  # tanh RNN: rates only, besides those at `sigmas`
+    fit_from: int = 10
     forget_biases: tuple = (0.0, 1.0, 3.0)  # LSTM
+
+    def __post_init__(self):
+        if not 0 <= self.fit_from <= self.T - 2:
+            raise ValueError(f"expected fit_from in [0, T - 2] = [0, {self.T - 2}], got {self.fit_from!r}")
+
+
+def _measure(cell: str, config: GradientConfig, **kwargs) -> list[dict]:
+    """`gradients.measure` on each seed of `config`, in this process (it takes a fraction of a second)."""
+    return [
+        gradients.measure(cell, config.T, config.hidden_size, config.input_size, config.batch, seed=seed, **kwargs)
+        for seed in seeding.seeds(config.seeds)
+    ]
 
 
 def _norm_curves(cell: str, config: GradientConfig, **kwargs) -> dict:
-    """Per distance k: mean over the batch per seed, then mean/min/max over seeds, per path."""
-    runs = pool.in_process(
-        functools.partial(
-            gradients.measure, cell, config.T, config.hidden_size, config.input_size, config.batch, **kwargs
-        ),
-        [(seed,) for seed in config.seeds],
-    )
+    """Per distance k: mean over the batch per seed, then over seeds (mean/min/max, and the 95 % CI
+    of the mean of log10), per path; for the RNN, per seed also its rates, rho and mean tanh slope.
+
+    On one thread, as in the workers: these tensors are small, and torch's thread pool spends more
+    than it saves on them (up to a thousand times more when other processes share the cores)."""
+    return pool.in_process(_curves, [(cell, config, kwargs)])[0]
+
+
+def _curves(cell: str, config: GradientConfig, kwargs: dict) -> dict:
+    runs = _measure(cell, config, **kwargs)
     out = {"k": list(range(config.T)), "sigma_max": [r["sigma_max"] for r in runs]}
     for path in runs[0]["norms"]:
         per_seed = torch.stack([r["norms"][path].mean(0) for r in runs])
+        log_mean, log_low, log_high = stats.mean_ci95(per_seed.log10())
         out[path] = {
             "per_seed": per_seed.tolist(),
             "mean": per_seed.mean(0).tolist(),
             "min": per_seed.min(0).values.tolist(),
             "max": per_seed.max(0).values.tolist(),
+            # geometric mean over seeds and its 95 % confidence interval (log10), for log-scale plots
+            "log10_mean": log_mean.tolist(),
+            "log10_low": log_low.tolist(),
+            "log10_high": log_high.tolist(),
             # the largest per-sequence ratio to the first norm, for the bound check
             "max_ratio": torch.stack([r["norms"][path] / r["norms"][path][:, :1] for r in runs]).amax((0, 1)).tolist(),
         }
+    out.update(_rates(runs, config))
     return out
+
+
+def _rates(runs: list[dict], config: GradientConfig) -> dict:
+    """Per seed: the fitted rate of ||dL/dh||, and for the RNN rho, the mean tanh slope and the linear pass's rate."""
+    out = {"rate": [gradients.decay_rate(r["norms"]["h"], config.fit_from) for r in runs]}
+    if "rho" in runs[0]:
+        out["rho"] = [r["rho"] for r in runs]
+        out["linear_rate"] = [gradients.decay_rate(r["linear"], config.fit_from) for r in runs]
+    if "tanh_slope" in runs[0]:
+        out["tanh_slope"] = [r["tanh_slope"] for r in runs]
+    return out
+
+
+def _rates_at(config: GradientConfig, sigma: float, init: str) -> dict:
+    return _rates(_measure("rnn", config, sigma=sigma, init=init), config)
+
+
+INITS = ("default", "orthogonal")  # PyTorch's random W_hh, and sigma * Q with Q orthogonal
 
 
 @experiment("gradient_decay_rnn")
 def gradient_decay_rnn(config: GradientConfig = GradientConfig()) -> dict:
-    """tanh RNN: ||dL/dh_{T-k}|| against k at each largest singular value, and the bound lambda_1^k."""
-    out = {}
-    for sigma in config.sigmas:
-        curves = _norm_curves("rnn", config, sigma=sigma)
-        curves["bound"] = [sigma**k for k in curves["k"]]
-        out[str(sigma)] = curves
-    return {"sigmas": list(config.sigmas), "curves": out}
+    """tanh RNN: ||dL/dh_{T-k}|| against k at each largest singular value, and the bound lambda_1^k,
+    for a random W_hh (`curves`) and an orthogonal one (`orthogonal`); per-seed rates at `rate_sigmas`."""
+    out = {
+        "sigmas": list(config.sigmas),
+        "seeds": list(seeding.seeds(config.seeds)),
+        "T": config.T,
+        "hidden_size": config.hidden_size,
+        "batch": config.batch,
+        "fit_from": config.fit_from,
+    }
+    for init, key in zip(INITS, ("curves", "orthogonal")):
+        out[key] = {}
+        for sigma in config.sigmas:
+            curves = _norm_curves("rnn", config, sigma=sigma, init=init)
+            curves["bound"] = [sigma**k for k in curves["k"]]
+            out[key][str(sigma)] = curves
+    # Rates at every sigma, in increasing order: those of the curves, and the rate-only ones.
+    out["rate_sigmas"] = sorted(set(config.sigmas) | set(config.rate_sigmas))
+    fields = ("rate", "rho", "linear_rate", "tanh_slope")
+    out["rates"] = {}
+    for init, key in zip(INITS, ("curves", "orthogonal")):
+        extra = dict(
+            zip(config.rate_sigmas, pool.in_process(_rates_at, [(config, s, init) for s in config.rate_sigmas]))
+        )
+        out["rates"][init] = {
+            str(s): {f: out[key][str(s)][f] for f in fields} if str(s) in out[key] else extra[s]
+            for s in out["rate_sigmas"]
+        }
+    return out
 
 
 @experiment("gradient_decay_lstm")
@@ -85,8 +153,9 @@ def gradient_decay_gru(config: GradientConfig = GradientConfig()) -> dict:
 class ExplodingConfig:
     """A tanh RNN started with a large W_hh (largest singular value `sigma`), plain SGD.
 
-    The same seeds and data are trained without clipping and with clipping
-    by norm at each value of `clips`.
+    The same `seeds` seeds (`seeding.seeds`: initial weights and data) are trained without
+    clipping and with clipping by norm at each value of `clips`, all as one batched ensemble
+    (`snippets.fast.ensemble`: each member computes what it computes alone, up to rounding).
     """
 
     T: int = 10
@@ -96,18 +165,19 @@ class ExplodingConfig:
     steps: int = 1000
     batch_size: int = 32
     clips: tuple = (None, 1.0)
-    seeds: tuple = (0, 1, 2)
+    seeds: int = 5
     eval_every: int = 50
 
 
-def _run_exploding(config: ExplodingConfig, clip, seed: int) -> dict:
-    task = tasks.AddingProblem(T=config.T)
-    seeding.seed_everything(seed)
-    model = train.SequenceModel("rnn", task.input_size, config.hidden_size, task.output_size)
-    gradients.set_largest_singular_value(model.rnn.weight_hh_l0, config.sigma)
-    log = train.train(
-        model,
-        task,
+def _rescale_hh(model, sigma: float) -> None:
+    gradients.set_largest_singular_value(model.rnn.weight_hh_l0, sigma)
+
+
+def _exploding_runs(config: ExplodingConfig) -> list[dict]:
+    """Every (clip, seed) member of `config` trained as one ensemble (a job for the pool)."""
+    from ..fast.ensemble import train_ensemble
+
+    members = [
         TrainConfig(
             steps=config.steps,
             batch_size=config.batch_size,
@@ -117,23 +187,41 @@ def _run_exploding(config: ExplodingConfig, clip, seed: int) -> dict:
             eval_every=config.eval_every,
             val_size=1024,
             seed=seed,
-        ),
-    )
-    return slim(log)
+        )
+        for clip in config.clips
+        for seed in seeding.seeds(config.seeds)
+    ]
+    task = tasks.AddingProblem(T=config.T)
+    init = functools.partial(_rescale_hh, sigma=config.sigma)
+    return train_ensemble("rnn", task, config.hidden_size, members, init=init, desc="exploding")
+
+
+def _thin(log: dict, first: int = 50, every: int = 10) -> dict:
+    """A run's per-step lists at steps 1..`first` and every `every`-th step after (and the last)."""
+    keep = [i for i, step in enumerate(log["step"]) if step <= first or step % every == 0 or i == len(log["step"]) - 1]
+    out = {key: log[key] for key in ("val_step", "val_loss", "status", "steps_run")}
+    out.update({key: [log[key][i] for i in keep] for key in ("step", "train_loss", "grad_norm")})
+    return out
 
 
 @experiment("exploding_gradients")
 def exploding_gradients(config: ExplodingConfig = ExplodingConfig()) -> dict:
     """Per clip setting: status, gradient norms and validation MSE per seed; baseline 1/6."""
-    runs = pool.run_jobs(_run_exploding, [(config, clip, seed) for clip in config.clips for seed in config.seeds])
-    out = {"baseline": tasks.AddingProblem(T=config.T).baseline, "runs": {}}
+    (logs,) = pool.run_jobs(_exploding_runs, [(config,)])
+    seeds = seeding.seeds(config.seeds)
+    out = {
+        "baseline": tasks.AddingProblem(T=config.T).baseline,
+        "seeds": list(seeds),
+        "config": dataclasses.asdict(config),
+        "runs": {},
+    }
     for i, clip in enumerate(config.clips):
-        group = runs[i * len(config.seeds) : (i + 1) * len(config.seeds)]
+        group = logs[i * len(seeds) : (i + 1) * len(seeds)]
         out["runs"][str(clip)] = {
             "status": [r["status"] for r in group],
             "steps_run": [r["steps_run"] for r in group],
             "final_val_loss": [r["val_loss"][-1] for r in group],
-            "logs": group,
+            "logs": [_thin(r) for r in group],
         }
     return out
 

@@ -601,6 +601,7 @@ def train_ensemble(
     engine: str = "auto",
     keep_weights: bool = False,
     desc: str | None = None,
+    init: Callable[[SequenceModel], None] | None = None,
 ) -> list[dict]:
     """Train the members `configs` (with `forget_biases`, one per member or None) as one batched model.
 
@@ -611,11 +612,15 @@ def train_ensemble(
 
     `layer` (a `snippets` layer class, e.g. `snippets.variants.PeepholeLSTM`) builds each member on
     that layer instead of torch.nn's (`cell` then only names the model). `engine`: `"auto"`,
-    `"bptt"`, `"loop"` or `"steps"` (module docstring).
+    `"bptt"`, `"loop"` or `"steps"` (module docstring). `init`, if given, is called on each member's
+    model after it is built, to change its initial weights in place (e.g. rescale $W_{hh}$).
     """
     biases, engine = check_members(cell, configs, forget_biases, layer, engine)
     configs, first = list(configs), configs[0]
     models = [build_member(cell, task, hidden_size, c.seed, b, layer) for c, b in zip(configs, biases)]
+    if init is not None:
+        for model in models:
+            init(model)
     names = [name for name, _ in models[0].named_parameters()]
     params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models]).requires_grad_() for n in names}
     dtype = params[names[0]].dtype
