@@ -18,7 +18,9 @@ from snippets.tasks import Parity
 from snippets.train import SequenceModel
 from snippets.variants import set_forget_bias
 
-TINY = ParityConfig(hidden_size=4, seeds=2, lrs=(0.03, 0.1), steps=4, batch_size=3, val_size=4, test_size=3, test_length=12)
+TINY = ParityConfig(
+    hidden_size=4, seeds=2, lrs=(0.03, 0.1), steps=4, batch_size=3, val_size=4, test_size=3, test_length=12
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
