@@ -153,9 +153,10 @@ def scan_figure(numerics: dict | None = None, narrow: bool = False) -> Figure:
     with theme():
         fig = Figure(figsize=(PHONE_WIDTH, 6.8) if narrow else (WIDE, 3.4), layout="constrained")
         left, right = fig.subplots(2, 1) if narrow else fig.subplots(1, 2, width_ratios=(1.15, 1))
+        fig.get_layout_engine().set(wspace=0.12)  # room between the colour bar's label and panel (b)
         image = left.imshow(shown.numpy(), cmap="viridis", vmin=-8, vmax=0, interpolation="nearest")
         for k in range(0, steps, size):  # the diagonal blocks computed in log space within a chunk
-            left.add_patch(Rectangle((k - 0.5, k - 0.5), size, size, fill=False, ec="#ffffff", lw=1.5))
+            left.add_patch(Rectangle((k - 0.5, k - 0.5), size, size, fill=False, ec="#000000", lw=1.2))
         left.set_xlabel("input step $s$ (where $b_s$ enters)")
         left.set_ylabel("state $h_t$, step $t$")
         left.set_title("(a) weight of $b_s$ in $h_t$", fontsize=10)
