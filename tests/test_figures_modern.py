@@ -1,6 +1,8 @@
 """The modern-cells page's figures, tables and claims, on made-up results: the claims hold where the
 page's statements are true and fail where they are not; figures fit their widths."""
 
+import math
+
 import pytest
 import torch
 
@@ -57,8 +59,13 @@ def test_speed_facts_read_the_ratios_and_costs_off_the_data():
     assert facts["torch_over_scan"] == "8"  # 90 us x 512 / 6 ms
     assert facts["loop_us_per_step_narrow"] == "70"
     assert facts["lanes"] == 64 and facts["widest"] == 1024
-    # break-even: loop 50 ms / 512 steps against scan 80 ms / (512 x 1024) per element
-    assert facts["break_even_lanes"] == f"{100 * round((0.05 / 512) / (0.08 / (512 * 1024)) / 100):.0f}"
+    assert facts["break_even_lanes"] == "600"  # scan / loop: 0.017 / 0.0358 at 256 lanes, 1.6 at 1024
+
+
+def test_break_even_interpolates_where_the_ratio_passes_one():
+    assert page.break_even([100, 400], [0.5, 2.0]) == pytest.approx(200)
+    assert page.break_even([10, 100, 1000], [0.1, 0.5, 5.0]) == pytest.approx(10 ** (2 + math.log10(2) / 1))
+    assert page.break_even([100, 400], [0.25, 0.5]) == pytest.approx(1600)  # extrapolated
 
 
 def test_speed_tables_have_a_row_per_length_and_width():

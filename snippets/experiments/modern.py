@@ -40,7 +40,7 @@ class ScanSpeedConfig:
     batch: int = 8
     hidden: int = 8
     lengths: tuple = (64, 512, 4096)
-    widths: tuple = (32, 128)
+    widths: tuple = (64, 256)
     at_length: int = 512
     repeats: int = 3
 

@@ -314,8 +314,7 @@ def speed_facts(result: dict | None = None) -> dict:
     lanes = [result["batch"] * h for h in width["hidden"]]
     loop_step = [s / result["at_length"] for s in width["seconds"]["minGRU loop"]]  # seconds per step, by width
     scan_element = [s / (result["at_length"] * n) for s, n in zip(width["seconds"]["minGRU scan"], lanes)]
-    # Where c * lanes (the scan) meets the loop's cost per step, with both read at the widest point.
-    break_even = loop_step[-1] / scan_element[-1]
+    ratios = [s / q for s, q in zip(width["seconds"]["minGRU scan"], width["seconds"]["minGRU loop"])]
     return {
         "machine": result["machine"],
         "batch": result["batch"],
@@ -335,8 +334,17 @@ def speed_facts(result: dict | None = None) -> dict:
         "loop_us_per_step_wide": f"{1e6 * loop_step[-1]:.0f}",
         "scan_ns_per_element": f"{1e9 * scan_element[-1]:.0f}",
         "scan_over_loop_widest": f"{width['seconds']['minGRU scan'][-1] / width['seconds']['minGRU loop'][-1]:.1f}",
-        "break_even_lanes": f"{100 * round(break_even / 100):.0f}",
+        "break_even_lanes": f"{100 * round(break_even(lanes, ratios) / 100):.0f}",
     }
+
+
+def break_even(lanes: list[int], ratios: list[float]) -> float:
+    """Lanes where the scan's time over the loop's (`ratios`, by `lanes`) passes 1: interpolated on
+    log-log axes between the two widths around it, else extrapolated from the last two."""
+    pairs = list(zip(lanes, ratios))
+    low, high = next(((a, b) for a, b in zip(pairs, pairs[1:]) if a[1] < 1 <= b[1]), (pairs[-2], pairs[-1]))
+    (n0, r0), (n1, r1) = low, high
+    return n0 * (n1 / n0) ** (math.log(1 / r0) / math.log(r1 / r0))
 
 
 def scan_beats_loops_when_narrow(result: dict | None = None, margin: float = 2.0) -> Claim:
