@@ -50,6 +50,8 @@ def test_speed_claims_hold_on_the_pages_story_and_fail_against_it():
     assert not page.scan_beats_loops_when_narrow(speed_result(scan_512=0.03)).holds
     assert page.loop_beats_scan_when_wide(speed_result()).holds
     assert not page.loop_beats_scan_when_wide(speed_result(scan_wide=0.05, loop_wide=0.05)).holds
+    assert page.loop_cost_is_mostly_overhead(speed_result()).holds
+    assert not page.loop_cost_is_mostly_overhead(speed_result(loop_wide=0.2)).holds
     assert page.far_below_the_papers_speedup(speed_result()).holds
     assert not page.far_below_the_papers_speedup(speed_result(scan_512=0.0005)).holds
 

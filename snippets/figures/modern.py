@@ -369,6 +369,16 @@ def loop_beats_scan_when_wide(result: dict | None = None, margin: float = 1.1) -
     return Claim(ratio >= margin, f"scan ÷ loop at the widest size: {ratio:.2f} (must be at least {margin})")
 
 
+def loop_cost_is_mostly_overhead(result: dict | None = None) -> Claim:
+    """The minGRU loop's cost per step grows far less than its width: from the narrowest to the widest
+    size timed, by less than a quarter of the factor by which the lanes grow."""
+    result = _speed(result)
+    width = result["by_width"]
+    grows = width["seconds"]["minGRU loop"][-1] / width["seconds"]["minGRU loop"][0]
+    lanes = width["hidden"][-1] / width["hidden"][0]
+    return Claim(grows < lanes / 4, f"loop time per step x{grows:.1f} while the lanes grow x{lanes:.0f}")
+
+
 def far_below_the_papers_speedup(result: dict | None = None, ceiling: float = 50.0) -> Claim:
     """At T = 512 the scan's lead over torch.nn.GRU is far below the paper's 175x: under 50x."""
     ratio = _ratio_at(_speed(result), "torch.nn.GRU")
