@@ -1,4 +1,4 @@
-"""How the minGRU's scan scales with sequence length, against its own loop and the GRU.
+"""How the minGRU's scan scales with sequence length and width, against its own loop and the GRU.
 
 `time_min_gru_against_gru` returns plain data (no figure, no cache); a page or a script decides
 what to show. It times a training step, forward and then backward of a scalar loss, on one CPU
@@ -6,6 +6,12 @@ thread: the scan's advantage is doing the T steps as a few whole-sequence operat
 small ones, and this is what that buys on one core, without parallel hardware to spread them over.
 The scan does more arithmetic per state element than the loop (its `logcumsumexp` costs most), so
 it wins where the loop's per-step overhead dominates, at small batch x width, and can lose beyond.
+
+Times are the CPU time of the calling thread (`time.thread_time`), not the wall clock: with one
+thread, torch runs every operation and the backward pass in the calling thread, so its CPU time is
+the work done, and time the scheduler gives to other processes on a busy machine does not count.
+(Measured under a load average of 7 on 2 cores: wall times 2 to 3 times the CPU times, CPU times
+within a few percent of each other from round to round.)
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import snippets
 from snippets.min_rnn import MinGRU
 
 LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
+CANDIDATES = ("minGRU scan", "minGRU loop", "snippets.GRU", "torch.nn.GRU")
 
 
 @contextlib.contextmanager
-def _one_thread():
+def _threads(n: int):
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -48,34 +55,50 @@ def _candidates(hidden: int) -> dict[str, Callable[[Tensor], Tensor]]:
     }
 
 
-def _train_step(run: Callable[[Tensor], Tensor], x: Tensor) -> float:
-    start = time.perf_counter()
+def _train_step(run: Callable[[Tensor], Tensor], x: Tensor, clock: Callable[[], float] = time.thread_time) -> float:
+    """Seconds of `clock` (by default this thread's CPU time) for one forward and backward pass."""
+    start = clock()
     run(x).square().mean().backward()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def time_min_gru_against_gru(
-    lengths=LENGTHS, batch: int = 16, hidden: int = 64, repeats: int = 5, seed: int = 0
+    lengths=LENGTHS, batch: int = 16, hidden: int = 64, repeats: int = 5, seed: int = 0, threads: int = 1
 ) -> dict:
     """Median seconds of a forward-and-backward pass per candidate and sequence length.
 
-    Input size = hidden size, float32, one thread. For each length the candidates take turns, one
-    call each per round, `repeats` rounds after one warm-up round, so that load from other
-    processes falls on all of them alike. Returns `{"lengths", "batch", "hidden", "repeats",
-    "threads", "seconds": {candidate: [median seconds per length]}}`.
+    Input size = hidden size, float32. On one thread (the default) the seconds are CPU time; with
+    `threads` > 1 the other threads' work would not count there, so they are wall-clock seconds.
+    Each candidate runs once on the shortest length to warm up; then, for each length, the
+    candidates take turns, one call each per round, `repeats` rounds, so that whatever slows the
+    machine for a while falls on all of them alike. Returns `{"lengths", "batch", "hidden",
+    "repeats", "threads", "clock", "seconds": {candidate: [median seconds per length]}, "rounds":
+    {candidate: [[seconds per round] per length]}}`.
     """
     torch.manual_seed(seed)
-    with _one_thread():
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    with _threads(threads):
         runs = _candidates(hidden)
-        seconds = {name: [] for name in runs}
+        warm_up = torch.randn(min(lengths), batch, hidden)
+        for run in runs.values():  # first calls allocate and fill caches
+            _train_step(run, warm_up, clock)
+        rounds = {name: [] for name in runs}
         for steps in lengths:
             x = torch.randn(steps, batch, hidden)
             times = {name: [] for name in runs}
-            for round_ in range(repeats + 1):
+            for _ in range(repeats):
                 for name, run in runs.items():
-                    elapsed = _train_step(run, x)
-                    if round_ > 0:  # round 0 warms up allocators and caches
-                        times[name].append(elapsed)
+                    times[name].append(_train_step(run, x, clock))
             for name in runs:
-                seconds[name].append(statistics.median(times[name]))
-    return dict(lengths=list(lengths), batch=batch, hidden=hidden, repeats=repeats, threads=1, seconds=seconds)
+                rounds[name].append(times[name])
+    seconds = {name: [statistics.median(r) for r in per_length] for name, per_length in rounds.items()}
+    return dict(
+        lengths=list(lengths),
+        batch=batch,
+        hidden=hidden,
+        repeats=repeats,
+        threads=threads,
+        clock="thread CPU time" if threads == 1 else "wall clock",
+        seconds=seconds,
+        rounds=rounds,
+    )

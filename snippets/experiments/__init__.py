@@ -37,6 +37,7 @@ from .gradient_flow import (
     gradient_decay_lstm,
     gradient_decay_rnn,
 )
+from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
 from .real_text import (
     TextModelConfig,
     TextUnitsConfig,
@@ -87,6 +88,12 @@ __all__ = [
     "text_units",
     "unit_traces",
     "validation_texts",
+    "NumericsConfig",
+    "ParityConfig",
+    "ScanSpeedConfig",
+    "modern_numerics",
+    "parity",
+    "scan_speed",
     "SpeedConfig",
     "speed",
     "hidden_sizes",
@@ -129,6 +136,7 @@ ALL = (
 )
 ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison and real-text pages
 ALL += ((speed, None),)  # reuse page
+ALL += ((parity, None), (modern_numerics, None), (scan_speed, None))  # modern-cells page
 
 
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`
@@ -143,6 +151,7 @@ SIDE_BY_SIDE = (
     exploding_gradients,
     lstm_variants,
     gru_forms,
+    parity,
 )
 
 
