@@ -101,26 +101,62 @@ class TrackingUnit:
 
 
 def correlations(activations: Tensor, feature: Tensor) -> Tensor:
-    """Pearson correlation of each unit (column of `activations`, shape (time, units)) with `feature`."""
-    if activations.dim() != 2 or feature.dim() != 1 or activations.shape[0] != feature.shape[0]:
+    """Pearson correlation of each unit (column of `activations`, shape (time, units)) with `feature`.
+
+    `feature` of shape (time,) gives one correlation per unit; of shape (time, k), k features at
+    once, one column of correlations per feature (units, k).
+    """
+    if activations.dim() != 2 or feature.dim() not in (1, 2) or activations.shape[0] != feature.shape[0]:
         raise ValueError(
-            f"correlations: expected activations (time, units) and feature (time,) of equal length, "
-            f"got {tuple(activations.shape)} and {tuple(feature.shape)}"
+            f"correlations: expected activations (time, units) and feature (time,) or (time, k) of equal "
+            f"length, got {tuple(activations.shape)} and {tuple(feature.shape)}"
         )
     a = activations.double() - activations.double().mean(0)
-    f = feature.double() - feature.double().mean()
-    denom = a.norm(dim=0) * f.norm()
-    return torch.where(denom > 0, (a * f[:, None]).sum(0) / denom, torch.zeros_like(denom))
+    f = feature.double().reshape(len(feature), -1)
+    f = f - f.mean(0)
+    denom = a.norm(dim=0)[:, None] * f.norm(dim=0)[None, :]
+    rho = torch.where(denom > 0, (a.T @ f) / denom, torch.zeros_like(denom))
+    return rho[:, 0] if feature.dim() == 1 else rho
 
 
 def find_tracking_units(activations: Tensor, features: dict[str, Tensor]) -> list[TrackingUnit]:
     """For each feature, the unit with the largest |correlation|, sorted by how well it tracks."""
+    rho = correlations(activations, torch.stack(list(features.values()), dim=1))  # (units, features)
     found = []
-    for name, feature in features.items():
-        rho = correlations(activations, feature)
-        unit = int(rho.abs().argmax())
-        found.append(TrackingUnit(name, unit, float(rho[unit])))
+    for k, name in enumerate(features):
+        unit = int(rho[:, k].abs().argmax())
+        found.append(TrackingUnit(name, unit, float(rho[unit, k])))
     return sorted(found, key=lambda u: -abs(u.correlation))
+
+
+def separation(values: Tensor, inside: Tensor) -> dict[str, float]:
+    r"""How well one unit's `values` tell the characters `inside` a feature (1) from those outside (0).
+
+    Returns the unit's mean inside and outside, and the area under the ROC curve,
+
+    $$\mathrm{AUC} = P(a_{\text{in}} > a_{\text{out}}) + \tfrac12 P(a_{\text{in}} = a_{\text{out}}),$$
+
+    for a character drawn from inside and one from outside: 1 when every inside value is the
+    larger, 0.5 when the unit's value says nothing about the feature, 0 when every one is smaller.
+    """
+    if values.dim() != 1 or values.shape != inside.shape:
+        raise ValueError(
+            f"separation: expected values and inside of one shape (time,), got {tuple(values.shape)} "
+            f"and {tuple(inside.shape)}"
+        )
+    mask = inside.bool()
+    n_in, n_out = int(mask.sum()), int((~mask).sum())
+    if n_in == 0 or n_out == 0:
+        raise ValueError(f"separation: expected characters both inside and outside, got {n_in} and {n_out}")
+    # Mann-Whitney: the ranks of the inside values among all (ties share their mean rank).
+    _, inverse, counts = torch.unique(values.double(), return_inverse=True, return_counts=True)
+    mean_rank = torch.cumsum(counts, 0) - (counts - 1) / 2  # 1-based rank of each distinct value
+    rank_sum = float(mean_rank[inverse][mask].sum())
+    return {
+        "mean_inside": float(values[mask].double().mean()),
+        "mean_outside": float(values[~mask].double().mean()),
+        "auc": (rank_sum - n_in * (n_in + 1) / 2) / (n_in * n_out),
+    }
 
 
 # -- what a trained recall LSTM holds ---------------------------------------------------------------

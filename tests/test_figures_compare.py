@@ -1,17 +1,14 @@
-"""Figures, tables and sentences of the comparison and real-text pages, on small known data.
+"""Figures, tables and sentences of the comparison page, on small known data.
 
 Each check feeds a result shaped like the experiment's and asserts the figure draws exactly that
 data, the tables print it, and the sentences a page prints say what the data says.
 """
-
-import re
 
 import numpy as np
 import pytest
 
 from snippets import experiments as ex
 from snippets.figures import comparison as compare
-from snippets.figures import real_text as text
 from snippets.figures import svg_html
 
 
@@ -129,104 +126,3 @@ def test_budgets_print_every_field_of_the_configs():
 def test_final_losses_lists_mean_and_range():
     line = compare.final_loss_line(RESULT, "copy")
     assert "LSTM 0.92 (0.8 to 0.99)" in line and "baseline 1." in line
-
-
-# ------------------------------------------------------------------------------------------
-# The real-text page
-# ------------------------------------------------------------------------------------------
-
-
-def fake_units() -> dict:
-    names = list(text.FEATURES)
-    best = [
-        {"feature": f, "trace": "c", "unit": k, "column": k, "correlation": 0.9 - 0.15 * k} for k, f in enumerate(names)
-    ]
-    base = [
-        {"feature": f, "trace": "h", "unit": 3, "column": 19, "correlation": -0.1 * (k + 1)}
-        for k, f in enumerate(names)
-    ]
-    ranked = {u["feature"]: [u, {**u, "unit": 9, "correlation": 0.1}] for u in best}
-    excerpt_text = 'x = "a"  # c\n(y)'
-    values = [0.0, 0.5, -1.0] * 5 + [1.0]
-    return {
-        "files": ["nn/a.py"],
-        "chars": 100,
-        "traces": ["c", "h"],
-        "hidden_size": 16,
-        "max_chars": 50,
-        "trained": {"best": best, "ranked": ranked},
-        "untrained": {"best": base, "ranked": ranked},
-        "excerpt": {
-            "file": "nn/a.py",
-            "first_line": 3,
-            "text": excerpt_text,
-            "units": {u["feature"]: {**u, "values": values, "scale": 1.0} for u in best},
-        },
-        "samples": [{"temperature": 0.5, "seed": 0, "prime": "class ", "text": "class A:\n    ```"}],
-    }
-
-
-def test_correlation_figure_bars_are_the_absolute_correlations():
-    units = fake_units()
-    fig = text.correlation_figure(units)
-    bars = fig.axes[0].patches
-    trained = sorted(abs(u["correlation"]) for u in units["trained"]["best"])
-    untrained = sorted(abs(u["correlation"]) for u in units["untrained"]["best"])
-    widths = sorted(round(b.get_width(), 9) for b in bars)
-    assert widths == sorted([round(v, 9) for v in trained + untrained])
-
-
-def test_correlation_caption_compares_trained_with_untrained():
-    caption = text.correlation_caption(fake_units())
-    assert "inside a string 0.90 against 0.10" in caption
-    assert "2 features have a unit with |ρ| of 0.7 or more" in caption
-
-
-def test_unit_html_keeps_the_text_and_colours_by_value():
-    html = text.unit_html('a<b\n"c"', [1.0, 0.0, -1.0, 0.3, 0.3, 0.3, 0.3], 1.0, "label")
-    visible = re.sub(r"<[^>]+>", "", html)
-    assert visible == "a&lt;b\n&quot;c&quot;"
-    assert 'background:rgba(58,125,201,0.450)">a<' in html  # +1: full blue
-    assert 'background:rgba(217,113,28,0.450)">b<' in html  # -1: full orange
-    assert html.count("<span") == 3  # 0.0 has no colour; the four 0.3 share one span
-    with pytest.raises(ValueError, match="one value per character"):
-        text.unit_html("ab", [1.0], 1.0, "label")
-
-
-def test_unit_figure_shows_the_excerpt_of_the_best_unit():
-    units = fake_units()
-    html = text.unit_figure(units, "indent")
-    assert "unit c[3]" in html and "nn/a.py" in html
-    with pytest.raises(ValueError, match="expected a feature"):
-        text.unit_figure(units, "semicolons")
-
-
-def test_search_summary_counts_the_traces():
-    summary = text.search_summary(fake_units())
-    assert "32 traces (c and h of each of 16 units)" in summary and "first 50 characters" in summary
-
-
-def test_units_table_and_sample_block():
-    table = text.units_table(fake_units())
-    assert "| inside a string | `c[0]` | +0.90 | `c[9]` (+0.10) | -0.10 |" in table
-    block = text.sample_block(fake_units()["samples"][0])
-    assert block.startswith("Temperature 0.5, seed 0") and "````text" in block
-
-
-def test_learning_curve_draws_the_long_run_and_the_baseline():
-    model = {"val_step": [100, 200], "val_bpc": [3.0, 2.5], "baseline_bpc": 4.5}
-    char = {
-        "cells": {
-            "lstm": {
-                "val_loss": {"step": [100], "mean": [2.3], "min": [2.2], "max": [2.4]},
-                "final_val_loss": [2.3, 2.2, 2.4],
-            }
-        }
-    }
-    fig = text.learning_curve_figure(model, char)
-    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
-    long_run = next(v for k, v in lines.items() if k.startswith("LSTM trained longer"))
-    assert list(long_run.get_ydata()) == [3.0, 2.5]
-    assert list(lines["unigram baseline"].get_ydata()) == [4.5, 4.5]
-    alt = "Curve."
-    assert svg_html(text.learning_curve_figure(model, char), alt) == svg_html(fig, alt)

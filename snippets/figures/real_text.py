@@ -1,19 +1,26 @@
-"""Figures of the real-text page: learning curve, the units found, and their values over real code.
+"""Figures, facts and claims of the real-text page: the model, its samples, the units found, and
+their values over real code.
 
 `unit_html` colours each character of a piece of source by one unit's value: a background in
 blue (positive) or orange (negative) whose opacity grows with |value|, over text in the page's own
-colour, so the same HTML reads in light and dark mode.
+colour, so the same HTML reads in light and dark mode. Where the feature is 0 or 1 (inside a
+string, inside a comment), the characters where it is 1 are underlined: the ground truth from
+Python's tokenizer, under the unit's shading. A feature with more values gets its own shaded copy
+of the text (`truth_html`), in green.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from html import escape
 
 from matplotlib.figure import Figure
 
-from snippets.figures import COLORS, LINESTYLES, theme
+from snippets.experiments.stats import mean_ci95
+from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
 
-BITS = 1 / 0.6931471805599453  # 1 / ln 2
+BITS = 1 / math.log(2)
 FEATURES = {
     "in_string": "inside a string",
     "in_comment": "inside a comment",
@@ -21,33 +28,49 @@ FEATURES = {
     "indent": "indentation",
     "column": "column",
 }
-POSITIVE, NEGATIVE = (58, 125, 201), (217, 113, 28)  # COLORS[0], COLORS[1] as RGB
+POSITIVE, NEGATIVE, TRUTH = (58, 125, 201), (217, 113, 28), (42, 157, 92)  # COLORS[0], [1], [2] as RGB
 LEVELS = 8  # opacity steps: neighbouring characters of one step share a <span>
 MAX_OPACITY = 0.45  # text over the strongest shade keeps 4.5:1 contrast in both colour schemes
+UNDERLINE = "border-bottom:2px solid currentColor"
+OPEN, CLOSE = "([{", ")]}"
 
 
-def learning_curve_figure(text_model: dict, char_model: dict) -> Figure:
-    """Validation bits per character of the long LSTM run, the short runs of `char_model`, the baseline."""
+def _experiments():
+    from snippets import experiments
+
+    return experiments
+
+
+def _model(result: dict | None) -> dict:
+    return _experiments().text_model() if result is None else result
+
+
+def _units(result: dict | None) -> dict:
+    return _experiments().text_units() if result is None else result
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def learning_curve_figure(text_model: dict, char_model: dict, narrow: bool = False) -> Figure:
+    """Validation bits per character of the long LSTM run and of `char_model`'s LSTM runs (mean
+    over seeds, band: 95 % CI of the mean), with the unigram baseline. `narrow`: legend on top."""
+    short = char_model["cells"]["lstm"]
+    runs = [[v * BITS for v in run["val_loss"]] for run in short["runs"]]
+    n = min(len(r) for r in runs)
+    mean, low, high = (v.tolist() for v in mean_ci95([r[:n] for r in runs]))
+    steps = short["runs"][0]["val_step"][:n]
     with theme():
-        fig = Figure(figsize=(7, 3.6), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 3.8) if narrow else (7, 3.4), layout="constrained")
         ax = fig.add_subplot()
-        short = char_model["cells"]["lstm"]["val_loss"]
-        n = len(char_model["cells"]["lstm"]["final_val_loss"])
-        ax.fill_between(
-            short["step"],
-            [v * BITS for v in short["min"]],
-            [v * BITS for v in short["max"]],
-            color=COLORS[1],
-            alpha=0.2,
-            linewidth=0,
-        )
+        ax.fill_between(steps, low, high, color=COLORS[1], alpha=0.25, linewidth=0)
         ax.plot(
-            short["step"],
-            [v * BITS for v in short["mean"]],
+            steps,
+            mean,
             color=COLORS[1],
             linestyle=LINESTYLES[1],
             marker="o",
-            label=f"LSTM, comparison page's budget (mean of {n} seeds, band: min-max)",
+            label=f"LSTM of the comparison page (mean of {len(runs)} seeds)",
         )
         ax.plot(
             text_model["val_step"],
@@ -55,37 +78,36 @@ def learning_curve_figure(text_model: dict, char_model: dict) -> Figure:
             color=COLORS[0],
             linestyle=LINESTYLES[0],
             marker=".",
-            label="LSTM trained longer (this page, one seed)",
+            label="LSTM of this page (one seed)",
         )
         ax.axhline(
             text_model["baseline_bpc"], color="#000000", linestyle=(0, (2, 2)), linewidth=1.2, label="unigram baseline"
         )
-        ax.set_xlabel("training step (updates of 32 windows)")
+        ax.set_xlabel("training step (one update of 32 windows)")
         ax.set_ylabel("validation bits per character")
         ax.set_ylim(0, text_model["baseline_bpc"] * 1.1)
-        ax.legend(fontsize=8, loc="lower left")
+        if narrow:
+            fig.legend(loc="outside upper center", ncols=1, fontsize=9)
+        else:
+            ax.legend(fontsize=9, loc="lower left")
     return fig
 
 
-def correlation_figure(units: dict) -> Figure:
+def correlation_figure(units: dict, narrow: bool = False) -> Figure:
     """Best |correlation| per feature: the trained model's units against the untrained model's."""
     best = {
         name: {u["feature"]: abs(u["correlation"]) for u in units[name]["best"]} for name in ("trained", "untrained")
     }
     order = [f for f in FEATURES if f in best["trained"]]
     with theme():
-        fig = Figure(figsize=(7, 3.2), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 3.6) if narrow else (7, 3.0), layout="constrained")
         ax = fig.add_subplot()
         y = range(len(order))
         ax.barh(
-            [k + 0.2 for k in y],
-            [best["trained"][f] for f in order],
-            height=0.38,
-            color=COLORS[0],
-            label="trained LSTM",
+            [k - 0.2 for k in y], [best["trained"][f] for f in order], height=0.38, color=COLORS[0], label="trained"
         )
         ax.barh(
-            [k - 0.2 for k in y],
+            [k + 0.2 for k in y],
             [best["untrained"][f] for f in order],
             height=0.38,
             color=COLORS[1],
@@ -97,9 +119,43 @@ def correlation_figure(units: dict) -> Figure:
         ax.set_yticks(list(y), [FEATURES[f] for f in order])
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
-        ax.set_xlabel("best |Pearson correlation| of one unit ($c_t$ or $h_t$) with the feature")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_xlabel("best |correlation| of one unit with the feature")
+        if narrow:
+            fig.legend(loc="outside upper center", ncols=1, fontsize=9)
+        else:
+            ax.legend(fontsize=9, loc="lower right")
     return fig
+
+
+def separation_figure(units: dict, narrow: bool = False) -> Figure:
+    """Per 0/1 feature, the distribution of its best unit's value over the characters inside the
+    feature and over those outside (each summing to 1), the unit turned to rise with the feature."""
+    features = list(units["binary"])
+    with theme():
+        if narrow:
+            fig = Figure(figsize=(PHONE_WIDTH, 2.0 * len(features) + 0.8), layout="constrained")
+            axes = list(fig.subplots(len(features), 1).flat)
+        else:
+            fig = Figure(figsize=(7, 2.8), layout="constrained")
+            axes = list(fig.subplots(1, len(features)).flat)
+        for ax, feature in zip(axes, features):
+            data = units["binary"][feature]["trained"]
+            unit = next(u for u in units["trained"]["best"] if u["feature"] == feature)
+            sign = "" if unit["correlation"] >= 0 else "\N{MINUS SIGN}"
+            for key, label, color, style in (
+                ("inside", f"characters {FEATURES[feature]}", COLORS[0], "-"),
+                ("outside", "all other characters", COLORS[1], "--"),
+            ):
+                ax.stairs(data[key], data["edges"], color=color, linestyle=style, linewidth=1.8, label=label)
+            ax.set_title(f"{FEATURES[feature]}: unit {sign}{unit_name(unit)}", fontsize=10)
+            ax.set_xlabel("unit value (turned to rise with the feature)")
+            ax.set_ylim(bottom=0)
+            ax.legend(fontsize=8, loc="upper left")
+        axes[0].set_ylabel("share of characters")
+    return fig
+
+
+# -- the units over real lines of code -------------------------------------------------------------
 
 
 def unit_name(unit: dict) -> str:
@@ -107,72 +163,119 @@ def unit_name(unit: dict) -> str:
     return f"{unit['trace']}[{unit['unit']}]"
 
 
-def _rgba(value: float, scale: float) -> str:
+def _rgba(value: float, scale: float, colours=(POSITIVE, NEGATIVE)) -> str:
     level = min(LEVELS, round(abs(value) / scale * LEVELS)) if scale > 0 else 0
     if level == 0:
         return "transparent"
-    r, g, b = POSITIVE if value >= 0 else NEGATIVE
+    r, g, b = colours[0] if value >= 0 else colours[1]
     return f"rgba({r},{g},{b},{MAX_OPACITY * level / LEVELS:.3f})"
 
 
-def unit_html(text: str, values: list[float], scale: float, label: str) -> str:
-    """`text` laid out as code, each character's background coloured by its value in `values`.
+def _style(colour: str, marked: bool) -> str:
+    parts = ([] if colour == "transparent" else [f"background:{colour}"]) + ([UNDERLINE] if marked else [])
+    return ";".join(parts)
 
-    Opacity is |value| / `scale` in `LEVELS` steps (`MAX_OPACITY` at most, so the text stays readable);
-    blue for positive, orange for negative. Newlines keep no colour.
-    """
-    if len(text) != len(values):
-        raise ValueError(
-            f"unit_html: expected one value per character, got {len(values)} values for {len(text)} characters"
-        )
-    spans, run, colour = [], "", None
-    for ch, v in zip(text, values):
-        c = "transparent" if ch == "\n" else _rgba(v, scale)
-        if c != colour and run:
-            spans.append(_span(run, colour))
+
+def _spans(text: str, styles: list[str]) -> str:
+    """`text` as <span>s, one per run of characters of one style; newlines keep no style."""
+    out, run, current = [], "", None
+    for ch, style in zip(text, styles):
+        style = "" if ch == "\n" else style
+        if style != current and run:
+            out.append(escape(run) if not current else f'<span style="{current}">{escape(run)}</span>')
             run = ""
-        run, colour = run + ch, c
+        run, current = run + ch, style
     if run:
-        spans.append(_span(run, colour))
+        out.append(escape(run) if not current else f'<span style="{current}">{escape(run)}</span>')
+    return "".join(out)
+
+
+def _code_box(inner: str, label: str) -> str:
     # A <div>, not <pre><code>: Material makes code blocks focusable, and a focusable element
     # inside role="img" is an accessibility error.
     # tabindex: a box that scrolls sideways must be reachable from the keyboard.
     return (
         f'<div class="unit-text" role="img" tabindex="0" aria-label="{escape(label)}" style="white-space:pre;'
-        f"font-family:var(--md-code-font-family);font-size:0.85em;line-height:1.35;padding:0.6em;"
-        f'overflow-x:auto">{"".join(spans)}</div>'
+        f"font-family:var(--md-code-font-family);font-size:0.85em;line-height:1.5;padding:0.6em;"
+        f'overflow-x:auto">{inner}</div>'
     )
 
 
-def _span(run: str, colour: str) -> str:
-    return escape(run) if colour in (None, "transparent") else f'<span style="background:{colour}">{escape(run)}</span>'
+def unit_html(text: str, values: list[float], scale: float, label: str, marked: list[float] | None = None) -> str:
+    """`text` laid out as code, each character's background coloured by its value in `values`.
+
+    Opacity is |value| / `scale` in `LEVELS` steps (`MAX_OPACITY` at most, so the text stays readable);
+    blue for positive, orange for negative. Characters whose `marked` value is non-zero (the ground
+    truth of a 0/1 feature) are underlined. Newlines keep no colour.
+    """
+    if len(text) != len(values) or (marked is not None and len(marked) != len(text)):
+        raise ValueError(
+            f"unit_html: expected one value per character, got {len(values)} values"
+            f"{'' if marked is None else f' and {len(marked)} marks'} for {len(text)} characters"
+        )
+    marks = [False] * len(text) if marked is None else [m != 0 for m in marked]
+    return _code_box(_spans(text, [_style(_rgba(v, scale), m) for v, m in zip(values, marks)]), label)
 
 
-def legend_html(scale: float) -> str:
-    """A colour key for `unit_html`: values from -scale to +scale."""
+def truth_html(text: str, values: list[float], label: str) -> str:
+    """`text` laid out as code, each character shaded green by a feature's value (its largest value in
+    `values` at full strength): what a unit tracking the feature would show."""
+    if len(text) != len(values):
+        raise ValueError(f"truth_html: expected one value per character, got {len(values)} for {len(text)}")
+    top = max(values) if values else 0.0
+    return _code_box(_spans(text, [_style(_rgba(v, top, (TRUTH, TRUTH)), False) for v in values]), label)
+
+
+def legend_html(scale: float, feature: str | None = None) -> str:
+    """A colour key for `unit_html`: values from -scale to +scale, and what an underline means."""
     steps = [-1, -0.5, 0, 0.5, 1]
     keys = "".join(
         f'<span style="background:{_rgba(s * scale, scale)};padding:0 0.5em">{s * scale:+.2f}</span> ' for s in steps
     )
-    return f'<p class="unit-legend">unit value: {keys}</p>'
+    underline = (
+        f' &nbsp; <span style="{UNDERLINE}">underlined</span>: {escape(FEATURES[feature])} (Python\'s tokenizer)'
+        if feature
+        else ""
+    )
+    return f'<p class="unit-legend">unit value: {keys}{underline}</p>'
 
 
 def unit_figure(units: dict, feature: str) -> str:
-    """HTML: the excerpt coloured by the best unit for `feature`, with its key and a one-line description."""
+    """HTML: the excerpt coloured by the best unit for `feature`, with its key, and the ground truth:
+    underlined for a 0/1 feature, else a second copy of the excerpt shaded by the feature itself."""
     if feature not in units["excerpt"]["units"]:
         raise ValueError(f"unit_figure: expected a feature in {sorted(units['excerpt']['units'])}, got {feature!r}")
     ex = units["excerpt"]
-    u = ex["units"][feature]
+    u, truth = ex["units"][feature], ex["features"][feature]
+    binary = set(truth) <= {0.0, 1.0}
+    where = f"{len(ex['text'].splitlines())} lines of {ex['file']} from line {ex['first_line']}"
     label = (
-        f"{len(ex['text'].splitlines())} lines of {ex['file']} from line {ex['first_line']}, each character "
-        f"shaded by the value of unit {unit_name(u)}, the unit whose value correlates best with "
-        f"{FEATURES[feature]} (correlation {u['correlation']:+.2f})."
+        f"{where}, each character shaded by the value of unit {unit_name(u)}, the unit whose value correlates best "
+        f"with {FEATURES[feature]} (correlation {u['correlation']:+.2f})"
+        + (f"; the characters {FEATURES[feature]} are underlined." if binary else ".")
     )
-    return legend_html(u["scale"]) + "\n" + unit_html(ex["text"], u["values"], u["scale"], label)
+    html = (
+        legend_html(u["scale"], feature if binary else None)
+        + "\n"
+        + unit_html(ex["text"], u["values"], u["scale"], label, truth if binary else None)
+    )
+    if binary:
+        return html
+    top = max(truth)
+    key = f'<p class="unit-legend">the {escape(FEATURES[feature])} itself: '
+    key += "".join(
+        f'<span style="background:{_rgba(s * top, top, (TRUTH, TRUTH))};padding:0 0.5em">{s * top:g}</span> '
+        for s in (0, 0.5, 1)
+    )
+    truth_label = f"The same {where}, each character shaded by its {FEATURES[feature]}, from 0 to {top:g}."
+    return html + "\n" + key + "</p>\n" + truth_html(ex["text"], truth, truth_label)
+
+
+# -- tables and samples ----------------------------------------------------------------------------
 
 
 def units_table(units: dict) -> str:
-    """Markdown: per feature, the best unit and its correlation, trained and untrained, and the runner-up."""
+    """Markdown: per feature, the best unit and its correlation, trained and untrained, and the runners-up."""
     untrained = {u["feature"]: u for u in units["untrained"]["best"]}
     rows = [
         "| feature | best unit (trained) | correlation | next best (trained) | best before training |",
@@ -181,57 +284,270 @@ def units_table(units: dict) -> str:
     for u in units["trained"]["best"]:
         ranked = units["trained"]["ranked"][u["feature"]]
         nxt = ", ".join(f"`{unit_name(r)}` ({r['correlation']:+.2f})" for r in ranked[1:])
+        before = untrained[u["feature"]]
         rows.append(
             f"| {FEATURES[u['feature']]} | `{unit_name(u)}` | {u['correlation']:+.2f} | {nxt} | "
-            f"{untrained[u['feature']]['correlation']:+.2f} |"
+            f"`{unit_name(before)}` ({before['correlation']:+.2f}) |"
         )
     return "\n".join(rows) + "\n"
 
 
+LONG_SPACES = 40  # a run of this many spaces or more is shown as one marker
+
+
 def sample_block(sample: dict) -> str:
-    """A generated sample as a Markdown code block, with its temperature and seed."""
+    """A generated sample as a Markdown code block titled with its temperature and seed. A run of
+    `LONG_SPACES` spaces or more shows as one marker, `⟨n spaces⟩`, so the block need not scroll."""
     text = sample["text"].replace("\x00", "\u2400")
+    text = re.sub(f" {{{LONG_SPACES},}}", lambda m: f" ⟨{len(m.group())} spaces⟩ ", text)
     fence = "````" if "```" in text else "```"
-    return (
-        f"Temperature {sample['temperature']}, seed {sample['seed']}, primed with "
-        f"`{sample['prime'].strip() or repr(sample['prime'])}`:\n\n{fence}text\n{text}\n{fence}\n"
+    return f'{fence}text title="τ = {sample["temperature"]}, seed {sample["seed"]}"\n{text}\n{fence}\n'
+
+
+def layout(text: str) -> dict:
+    """Counts of the layout of a piece of (generated) code, read from the characters alone.
+
+    - `colon_lines`: lines ending in `:` followed by a non-blank line; `deeper`: how many of those
+      are followed by a line indented further;
+    - `indented`: non-blank lines; `by_four`: those whose indentation is a multiple of 4 spaces;
+    - `opened`: brackets opened; `closed`: those closed later by the matching bracket (a stack);
+    - `triple_quotes`: occurrences of three double quotes;
+    - `longest_spaces`: the longest run of spaces.
+    """
+    lines = text.split("\n")
+    indent = [len(line) - len(line.lstrip(" ")) for line in lines]
+    blank = [not line.strip() for line in lines]
+    colon = [k for k in range(len(lines) - 1) if lines[k].rstrip().endswith(":") and not blank[k + 1]]
+    stack, opened, closed = [], 0, 0
+    for ch in text:
+        if ch in OPEN:
+            stack.append(ch)
+            opened += 1
+        elif ch in CLOSE and stack and OPEN.index(stack[-1]) == CLOSE.index(ch):
+            stack.pop()
+            closed += 1
+    return {
+        "colon_lines": len(colon),
+        "deeper": sum(indent[k + 1] > indent[k] for k in colon),
+        "lines": sum(not b for b in blank),
+        "by_four": sum(i % 4 == 0 for i, b in zip(indent, blank) if not b),
+        "opened": opened,
+        "closed": closed,
+        "triple_quotes": len(re.findall('"""', text)),
+        "longest_spaces": max((len(run) for run in re.findall(" +", text)), default=0),
+    }
+
+
+def _samples_layout(units: dict) -> dict:
+    """`layout` summed over all samples, their prime left out."""
+    total: dict = {}
+    for sample in units["samples"]:
+        for key, value in layout(sample["text"][len(sample["prime"]) :]).items():
+            total[key] = max(total.get(key, 0), value) if key == "longest_spaces" else total.get(key, 0) + value
+    return total
+
+
+# -- facts -----------------------------------------------------------------------------------------
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def model_facts(text_model: dict | None = None) -> dict:
+    """The long run's budget, size, cost and result, as text."""
+    from snippets.experiments import TextModelConfig
+
+    result, config = _model(text_model), TextModelConfig()
+    bpc = result["val_bpc"]
+    chars = config.steps * config.batch_size * config.seq_len
+    return {
+        "steps": f"{config.steps:,}",
+        "lr": f"{config.lr:g}",
+        "batch": str(config.batch_size),
+        "seq_len": str(config.seq_len),
+        "hidden": str(config.hidden_size),
+        "eval_every": str(config.eval_every),
+        "params": f"{result['n_params']:,}",
+        "seed": str(result["seed"]),
+        "chars_seen": f"{chars / 1e6:.2f} million",
+        "passes": _num(chars / result["train_chars"], 1),
+        "train_chars": f"{result['train_chars'] / 1e6:.2f} million",
+        "cpu": f"{result['cpu_seconds']:.0f}",
+        "wall": f"{result['seconds']:.0f}",
+        "final_bpc": _num(bpc[-1]),
+        "baseline_bpc": _num(result["baseline_bpc"]),
+        "last_drop": _num(bpc[-3] - bpc[-1], 3),
+        "last_span": str(result["val_step"][-1] - result["val_step"][-3]),
+        "steps_run": f"{result['steps_run']:,}",
+    }
+
+
+def sample_facts(units: dict | None = None) -> dict:
+    """The samples' length and their layout counts (`layout`, over all samples), as text."""
+    units = _units(units)
+    counts = _samples_layout(units)
+    return {
+        "n": str(len(units["samples"])),
+        "chars": str(len(units["samples"][0]["text"]) - len(units["samples"][0]["prime"])),
+        "prime": units["samples"][0]["prime"].strip(),
+        **{key: str(value) for key, value in counts.items()},
+        "long_spaces": counts["longest_spaces"] >= LONG_SPACES,  # whether `sample_block` shows a marker
+    }
+
+
+def search_facts(units: dict | None = None) -> dict:
+    """What was searched, and what the search found, as text."""
+    units = _units(units)
+    trained = {u["feature"]: u for u in units["trained"]["best"]}
+    untrained = {u["feature"]: u for u in units["untrained"]["best"]}
+    top = max(trained.values(), key=lambda u: abs(u["correlation"]))
+    string = units["binary"]["in_string"]
+    comment = units["binary"]["in_comment"]
+    facts = {
+        "traces": str(len(units["traces"]) * units["hidden_size"]),
+        "hidden": str(units["hidden_size"]),
+        "files": str(len(units["files"])),
+        "max_chars": f"{units['max_chars']:,}",
+        "chars": f"{units['chars']:,}",
+        "top_feature": FEATURES[top["feature"]],
+        "top_rho": _num(abs(top["correlation"])),
+        "string_unit": unit_name(trained["in_string"]),
+        "string_rho": _num(trained["in_string"]["correlation"]),
+        "string_auc": _num(string["trained"]["auc"]),
+        "string_auc_before": _num(string["untrained"]["auc"]),
+        "comment_unit": unit_name(trained["in_comment"]),
+        "comment_auc": _num(comment["trained"]["auc"]),
+        "comment_auc_before": _num(comment["untrained"]["auc"]),
+        "doubled": _names([f for f in trained if _doubles(trained[f], untrained[f])]),
+        "not_doubled": _names([f for f in trained if not _doubles(trained[f], untrained[f])]) or "none",
+    }
+    for feature in FEATURES:
+        facts[f"rho_{feature}"] = _num(abs(trained[feature]["correlation"]))
+        facts[f"rho_{feature}_before"] = _num(abs(untrained[feature]["correlation"]))
+    return facts
+
+
+def _doubles(trained: dict, untrained: dict) -> bool:
+    return abs(trained["correlation"]) >= 2 * abs(untrained["correlation"])
+
+
+def _names(features: list[str]) -> str:
+    names = [FEATURES[f] for f in features]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else ""
+
+
+# -- claims ----------------------------------------------------------------------------------------
+
+
+def model_beats_unigram(text_model: dict | None = None) -> Claim:
+    """The model's validation bits per character are less than half the unigram model's."""
+    result = _model(text_model)
+    bpc, base = result["val_bpc"][-1], result["baseline_bpc"]
+    return Claim(bpc < base / 2, f"final {bpc:.3f} bits per character, unigram {base:.3f} (half: {base / 2:.3f})")
+
+
+def ran_its_whole_budget(text_model: dict | None = None) -> Claim:
+    """The run did every step of its budget: nothing stopped it early, and it did not diverge."""
+    from snippets.experiments import TextModelConfig
+
+    result = _model(text_model)
+    steps = TextModelConfig().steps
+    holds = result["status"] == "budget" and result["steps_run"] == steps and result["val_step"][-1] == steps
+    return Claim(holds, f"status {result['status']!r}, {result['steps_run']} of {steps} steps run")
+
+
+def still_improving_at_the_end(text_model: dict | None = None) -> Claim:
+    """The validation bits per character were still falling over the run's last two evaluations."""
+    bpc = _model(text_model)["val_bpc"]
+    return Claim(bpc[-1] < bpc[-3], f"last three evaluations: {', '.join(f'{v:.3f}' for v in bpc[-3:])}")
+
+
+def samples_indent_after_a_colon(units: dict | None = None) -> Claim:
+    """In the samples, most lines that end in a colon are followed by a line indented further."""
+    c = _samples_layout(_units(units))
+    return Claim(
+        c["colon_lines"] > 0 and c["deeper"] > c["colon_lines"] / 2,
+        f"{c['deeper']} of {c['colon_lines']} lines ending in a colon are followed by a deeper one",
     )
 
 
-def model_summary(text_model: dict, config) -> str:
-    """The long run's configuration, size, time and final bits per character, as a sentence."""
-    return (
-        f"{config.steps:,} steps of Adam (learning rate {config.lr}, clipping at 1) on batches of "
-        f"{config.batch_size} windows of {config.seq_len} characters, hidden size {config.hidden_size} "
-        f"({text_model['n_params']:,} parameters with the read-out), seed {config.seed}: "
-        f"{text_model['val_bpc'][-1]:.2f} bits per character on the validation windows, against "
-        f"{text_model['baseline_bpc']:.2f} for the unigram model. Training took "
-        f"{text_model['seconds']:.0f} s on the machine that built this page."
-    )
+def samples_indent_by_fours(units: dict | None = None) -> Claim:
+    """In the samples, at least nine lines in ten are indented by a multiple of four spaces."""
+    c = _samples_layout(_units(units))
+    return Claim(c["by_four"] >= 0.9 * c["lines"], f"{c['by_four']} of {c['lines']} non-blank lines")
 
 
-def search_summary(units: dict) -> str:
-    """What was searched: files, characters, candidate traces."""
-    n = len(units["traces"]) * units["hidden_size"]
-    return (
-        f"Searched: {n} traces ({' and '.join(units['traces'])} of each of {units['hidden_size']} units) over "
-        f"the first {units['max_chars']:,} characters of each of the {len(units['files'])} validation files "
-        f"(all of the shorter ones), {units['chars']:,} characters in all, each file run from a zero state."
-    )
+def samples_close_most_brackets(units: dict | None = None) -> Claim:
+    """In the samples, most brackets that open are closed later by the matching bracket."""
+    c = _samples_layout(_units(units))
+    return Claim(c["closed"] > c["opened"] / 2, f"{c['closed']} of {c['opened']} opened brackets closed")
 
 
-def correlation_caption(units: dict) -> str:
-    """Which features the trained model tracks clearly better than its untrained self, by how much."""
+def no_clean_switch(units: dict | None = None, threshold: float = 0.8) -> Claim:
+    """No unit follows any of the five features closely: every best |correlation| is below 0.8."""
+    best = {u["feature"]: abs(u["correlation"]) for u in _units(units)["trained"]["best"]}
+    top = max(best, key=best.get)
+    return Claim(best[top] < threshold, f"largest: {FEATURES[top]} {best[top]:.3f} (must be below {threshold})")
+
+
+def training_beats_untrained_on_every_feature(units: dict | None = None) -> Claim:
+    """For every feature the trained model's best unit correlates more strongly than the untrained model's best."""
+    units = _units(units)
     before = {u["feature"]: abs(u["correlation"]) for u in units["untrained"]["best"]}
-    parts = []
-    for u in units["trained"]["best"]:
-        after = abs(u["correlation"])
-        parts.append(f"{FEATURES[u['feature']]} {after:.2f} against {before[u['feature']]:.2f}")
-    strong = [u for u in units["trained"]["best"] if abs(u["correlation"]) >= 0.7]
-    verdict = (
-        f"{len(strong)} feature{'s' if len(strong) != 1 else ''} "
-        f"{'have' if len(strong) != 1 else 'has'} a unit with |ρ| of 0.7 or more"
-        if strong
-        else "No feature has a unit with |ρ| of 0.7 or more: these are partial trackers, not clean switches"
-    )
-    return "Best |ρ|, trained against untrained: " + "; ".join(parts) + f". {verdict}."
+    after = {u["feature"]: abs(u["correlation"]) for u in units["trained"]["best"]}
+    pairs = "; ".join(f"{FEATURES[f]} {after[f]:.3f} vs {before[f]:.3f}" for f in after)
+    return Claim(all(after[f] > before[f] for f in after), pairs)
+
+
+def string_unit_beats_chance_and_untrained(units: dict | None = None) -> Claim:
+    """The string unit tells a character inside a string from one outside better than chance (AUC above
+    0.6) and better than the untrained model's best string unit."""
+    string = _units(units)["binary"]["in_string"]
+    after, before = string["trained"]["auc"], string["untrained"]["auc"]
+    return Claim(after > 0.6 and after > before, f"AUC {after:.3f} trained, {before:.3f} untrained")
+
+
+def string_unit_is_far_from_perfect(units: dict | None = None) -> Claim:
+    """The string unit is far from a clean switch: its AUC is below 0.9."""
+    auc = _units(units)["binary"]["in_string"]["trained"]["auc"]
+    return Claim(auc < 0.9, f"AUC {auc:.3f}")
+
+
+# -- where the model predicts well -----------------------------------------------------------------
+
+REGION_NAMES = {"code": "code", "in_string": "inside strings", "in_comment": "inside comments"}
+
+
+def regions_table(units: dict | None = None) -> str:
+    """Markdown: per region of the evaluated text, its characters and the bits per character of the
+    model and of the unigram model."""
+    regions = _units(units)["regions"]
+    rows = [
+        "| predicted character | characters | LSTM (bits/char) | unigram (bits/char) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key, r in regions.items():
+        rows.append(f"| {REGION_NAMES[key]} | {r['chars']:,} | {r['bpc']:.2f} | {r['unigram_bpc']:.2f} |")
+    return "\n".join(rows) + "\n"
+
+
+def region_facts(units: dict | None = None) -> dict:
+    """How many characters the regions hold, as text."""
+    regions = _units(units)["regions"]
+    return {"chars": f"{sum(r['chars'] for r in regions.values()):,}"}
+
+
+def code_is_predicted_best(units: dict | None = None) -> Claim:
+    """The model predicts characters of code better (fewer bits each) than characters inside strings
+    and inside comments."""
+    r = _units(units)["regions"]
+    holds = r["code"]["bpc"] < min(r["in_string"]["bpc"], r["in_comment"]["bpc"])
+    return Claim(holds, "; ".join(f"{REGION_NAMES[k]} {v['bpc']:.3f}" for k, v in r.items()))
+
+
+def every_region_beats_unigram(units: dict | None = None) -> Claim:
+    """In code, in strings and in comments alike, the model needs less than half the unigram model's bits."""
+    r = _units(units)["regions"]
+    holds = all(v["bpc"] < v["unigram_bpc"] / 2 for v in r.values())
+    return Claim(holds, "; ".join(f"{REGION_NAMES[k]} {v['bpc']:.3f} vs {v['unigram_bpc']:.3f}" for k, v in r.items()))
