@@ -108,7 +108,8 @@ def test_binary_features_have_their_separation_and_histograms(units):
             data = units["binary"][feature][name]
             assert 0 <= data["auc"] <= 1
             assert len(data["edges"]) == TINY.bins + 1 and len(data["inside"]) == len(data["outside"]) == TINY.bins
-            assert sum(data["inside"]) == pytest.approx(1) and sum(data["outside"]) == pytest.approx(1)
+            # shares of each side's characters; the 1 % of all values beyond the range fall in no bin
+            assert 0.5 < sum(data["inside"]) <= 1 + 1e-6 and 0.9 < sum(data["outside"]) <= 1 + 1e-6
         # the unit is turned to rise with the feature: its mean inside is the larger one
         trained = units["binary"][feature]["trained"]
         assert trained["mean_inside"] >= trained["mean_outside"]

@@ -259,7 +259,8 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
 
 def _separate(acts: torch.Tensor, inside: torch.Tensor, best: list[dict], feature: str, bins: int) -> dict:
     """`interpret.separation` of the best unit for `feature`, its values turned so that the unit
-    rises with the feature (times the sign of its correlation), and their histograms inside and outside."""
+    rises with the feature (times the sign of its correlation), and their histograms inside and
+    outside over the middle 99 % of all its values (each a share of its characters)."""
     from .. import interpret
 
     unit = next(u for u in best if u["feature"] == feature)
@@ -269,8 +270,8 @@ def _separate(acts: torch.Tensor, inside: torch.Tensor, best: list[dict], featur
     mask = inside.bool()
 
     def density(v: torch.Tensor) -> list[float]:
-        counts = torch.histc(v.clamp(low, high), bins, low, high)
-        return (counts / counts.sum()).tolist()
+        # Shares of all of `v`: the 1 % of values beyond the range fall in no bin.
+        return (torch.histc(v, bins, low, high) / len(v)).tolist()
 
     return {
         "column": unit["column"],

@@ -129,29 +129,31 @@ def correlation_figure(units: dict, narrow: bool = False) -> Figure:
 
 def separation_figure(units: dict, narrow: bool = False) -> Figure:
     """Per 0/1 feature, the distribution of its best unit's value over the characters inside the
-    feature and over those outside (each summing to 1), the unit turned to rise with the feature."""
+    feature and over those outside (each a share of its characters), the unit turned to rise with
+    the feature. One legend above the panels; `narrow`: panels stacked."""
     features = list(units["binary"])
     with theme():
         if narrow:
-            fig = Figure(figsize=(PHONE_WIDTH, 2.0 * len(features) + 0.8), layout="constrained")
+            fig = Figure(figsize=(PHONE_WIDTH, 2.1 * len(features) + 0.8), layout="constrained")
             axes = list(fig.subplots(len(features), 1).flat)
         else:
-            fig = Figure(figsize=(7, 2.8), layout="constrained")
+            fig = Figure(figsize=(7, 3.0), layout="constrained")
             axes = list(fig.subplots(1, len(features)).flat)
         for ax, feature in zip(axes, features):
             data = units["binary"][feature]["trained"]
             unit = next(u for u in units["trained"]["best"] if u["feature"] == feature)
             sign = "" if unit["correlation"] >= 0 else "\N{MINUS SIGN}"
             for key, label, color, style in (
-                ("inside", f"characters {FEATURES[feature]}", COLORS[0], "-"),
+                ("inside", "characters inside the feature", COLORS[0], "-"),
                 ("outside", "all other characters", COLORS[1], "--"),
             ):
                 ax.stairs(data[key], data["edges"], color=color, linestyle=style, linewidth=1.8, label=label)
             ax.set_title(f"{FEATURES[feature]}: unit {sign}{unit_name(unit)}", fontsize=10)
             ax.set_xlabel("unit value (turned to rise with the feature)")
             ax.set_ylim(bottom=0)
-            ax.legend(fontsize=8, loc="upper left")
         axes[0].set_ylabel("share of characters")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncols=1 if narrow else 2)
     return fig
 
 
