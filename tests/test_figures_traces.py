@@ -28,3 +28,19 @@ def test_plot_divergence_plots_each_curve_on_a_log_axis():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and [ln.get_label() for ln in ax.lines] == ["RNN", "LSTM"]
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [1.0, 0.1, 0.01])
+    zero = plot_divergence({"GRU": np.array([1.0, 1e-9, 0.0])}).axes[0].lines[0].get_ydata()
+    assert zero[1] == 1e-9 and np.isnan(zero[2])  # the line ends where the runs became identical
+
+
+def test_narrow_variants_fit_a_phone_and_draw_the_same_lines():
+    from snippets.figures import PHONE_WIDTH
+
+    gates = np.linspace(0, 1, 40).reshape(10, 4)
+    wide = plot_traces({"input": np.arange(10.0), "gate": gates}, units=[1, 3], shade=[2])
+    narrow = plot_traces({"input": np.arange(10.0), "gate": gates}, units=[1, 3], shade=[2], narrow=True)
+    assert narrow.get_size_inches()[0] <= PHONE_WIDTH
+    assert [len(ax.lines) for ax in narrow.axes] == [len(ax.lines) for ax in wide.axes]
+    assert [ax.get_title(loc="left") for ax in narrow.axes] == ["input", "gate"]
+    curves = {"RNN": np.array([1.0, 0.1, 0.01]), "LSTM": np.array([1.0, 0.9, 0.8])}
+    assert plot_divergence(curves, narrow=True).get_size_inches()[0] <= PHONE_WIDTH
+    assert [t.get_text() for t in plot_divergence(curves).legends[0].get_texts()] == ["RNN", "LSTM"]
