@@ -125,7 +125,7 @@ def site_runs_table(result: dict) -> Table:
                 f"{early} of {len(r['status'])}",
             ]
         )
-    return Table(["cell", "hidden size", "parameters", "final validation MSE", "stopped early"], rows)
+    return Table(["cell", "hidden", "parameters", "final val. MSE", "stopped early"], rows)
 
 
 def site_runs_per_seed(result: dict) -> Table:
@@ -188,15 +188,7 @@ def gate_table(summary: dict[int, dict], rho: torch.Tensor) -> Table:
         ]
         for u, s in summary.items()
     ]
-    header = [
-        "unit",
-        "ρ with the sum",
-        "f after 1st mark",
-        "i at marks",
-        "i elsewhere",
-        "c moves at marks",
-        "elsewhere",
-    ]
+    header = ["unit", "ρ", "f after mark 1", "i at marks", "i other", "c moves at marks", "other"]
     return Table(header, rows)
 
 
