@@ -210,12 +210,19 @@ def _search(acts: torch.Tensor, features: dict, top: int, keys, hidden_size: int
 def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
     """Units of the trained `text_model` that track features of Python source, found by correlation.
 
-    Returns the best unit per feature (trained and untrained), the top units, an excerpt of a
-    validation file with the best units' values on it, and samples from the model.
+    Returns the best unit per feature (trained and untrained), the top units, the separation of the
+    0/1 features' units, bits per character by region, an excerpt of a validation file with the
+    best units' values on it, and samples from the model.
     """
+    trained = text_model(config.model)
+    # On one thread, as the training runs: on a small shared CPU a second thread costs more than it saves.
+    return pool.in_process(_search_units, [(config, trained["state_dict"])])[0]
+
+
+def _search_units(config: TextUnitsConfig, trained: dict) -> dict:
+    """`text_units`' work, given the trained weights."""
     from .. import interpret
 
-    trained = text_model(config.model)
     corpus = tasks.CharCorpus(seq_len=config.model.seq_len)
     files = validation_texts(corpus)
     texts = [text[: config.max_chars] for _, text in files]
@@ -232,8 +239,8 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
         "max_chars": config.max_chars,
     }
     acts = {}
-    for name, weights in (("trained", trained["state_dict"]), ("untrained", untrained)):
-        acts[name] = pool.in_process(unit_traces, [(weights, corpus, texts, config.traces)])[0]
+    for name, weights in (("trained", trained), ("untrained", untrained)):
+        acts[name] = unit_traces(weights, corpus, texts, config.traces)
         out[name] = _search(torch.cat(acts[name]), joined, config.top, config.traces, hidden)
     out["binary"] = {
         feature: {
@@ -242,7 +249,7 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
         }
         for feature in config.binary
     }
-    out["regions"] = _regions(trained["state_dict"], corpus, texts, features, acts["trained"], config.traces, hidden)
+    out["regions"] = _regions(trained, corpus, texts, features, acts["trained"], config.traces, hidden)
     out["excerpt"] = _excerpt(texts, features, acts["trained"], out, config.excerpt_lines)
     sample_seed = seeding.seed(config.sample_seed)
     out["samples"] = [
@@ -250,7 +257,7 @@ def text_units(config: TextUnitsConfig = TextUnitsConfig()) -> dict:
             "temperature": t,
             "seed": sample_seed,
             "prime": config.prime,
-            "text": generate(trained["state_dict"], corpus, hidden, config.prime, config.sample_chars, t, sample_seed),
+            "text": generate(trained, corpus, hidden, config.prime, config.sample_chars, t, sample_seed),
         }
         for t in config.temperatures
     ]
