@@ -249,7 +249,7 @@ def unit_figure(units: dict, feature: str) -> str:
         raise ValueError(f"unit_figure: expected a feature in {sorted(units['excerpt']['units'])}, got {feature!r}")
     ex = units["excerpt"]
     u, truth = ex["units"][feature], ex["features"][feature]
-    binary = set(truth) <= {0.0, 1.0}
+    binary = feature in units["binary"]  # 0/1 features: the truth is underlined
     where = f"{len(ex['text'].splitlines())} lines of {ex['file']} from line {ex['first_line']}"
     label = (
         f"{where}, each character shaded by the value of unit {unit_name(u)}, the unit whose value correlates best "
