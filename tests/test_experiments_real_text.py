@@ -123,6 +123,14 @@ def test_regions_split_every_predicted_character(units):
     assert all(r["bpc"] > 0 and r["unigram_bpc"] > 0 for r in regions.values())
 
 
+def test_docstrings_are_the_triple_quoted_strings(units):
+    text = 'def f():\n    """Doc."""\n    x = "a"\n    y = r\'\'\'b\nc\'\'\'\n'
+    assert [text[a:b] for a, b in ex.real_text.docstring_spans(text)] == ['"""Doc."""', "r'''b\nc'''"]
+    docstrings = units["docstrings"]
+    assert docstrings["count"] > 0 and docstrings["median_chars"] > 6
+    assert 0 < docstrings["share_of_string_chars"] <= 1
+
+
 def test_excerpt_is_the_text_of_the_file_it_names(units):
     texts = dict(ex.validation_texts(tasks.CharCorpus()))
     excerpt = units["excerpt"]

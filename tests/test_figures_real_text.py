@@ -51,6 +51,7 @@ def fake_units() -> dict:
         "binary": {
             f: {"trained": separation, "untrained": {**separation, "auc": 0.55}} for f in ("in_string", "in_comment")
         },
+        "docstrings": {"count": 4, "median_chars": 250.0, "share_of_string_chars": 0.8},
         "regions": {
             "code": {"chars": 60, "bpc": 1.5, "unigram_bpc": 4.5},
             "in_string": {"chars": 30, "bpc": 2.0, "unigram_bpc": 4.8},
@@ -210,7 +211,12 @@ def test_search_facts_name_the_units_and_the_features_trained_at_least_doubled()
 def test_regions_table_and_facts():
     table = text.regions_table(fake_units())
     assert "| code | 60 | 1.50 | 4.50 |" in table and "| inside comments | 8 | 2.40 | 5.20 |" in table
-    assert text.region_facts(fake_units())["chars"] == "98"
+    facts = text.region_facts(fake_units())
+    assert facts["chars"] == "98" and facts["docstring_share"] == "80%" and facts["docstring_median"] == "250"
+    units = fake_units()
+    assert text.strings_are_mostly_docstrings(units).holds
+    units["docstrings"]["share_of_string_chars"] = 0.4
+    assert not text.strings_are_mostly_docstrings(units).holds
 
 
 # -- claims ----------------------------------------------------------------------------------------

@@ -249,6 +249,7 @@ def _search_units(config: TextUnitsConfig, trained: dict) -> dict:
         }
         for feature in config.binary
     }
+    out["docstrings"] = _docstrings(files, joined["in_string"], config.max_chars)
     out["regions"] = _regions(trained, corpus, texts, features, acts["trained"], config.traces, hidden)
     out["excerpt"] = _excerpt(texts, features, acts["trained"], out, config.excerpt_lines)
     sample_seed = seeding.seed(config.sample_seed)
@@ -290,6 +291,33 @@ def _separate(acts: torch.Tensor, inside: torch.Tensor, best: list[dict], featur
 
 
 REGIONS = ("code", "in_string", "in_comment")
+
+
+def docstring_spans(text: str) -> list[tuple[int, int]]:
+    """(first, last + 1) character of every triple-quoted string in Python source `text`, quotes included."""
+    import io
+    import tokenize
+
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return [
+        (starts[tok.start[0] - 1] + tok.start[1], starts[tok.end[0] - 1] + tok.end[1])
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+        if tok.type == tokenize.STRING and tok.string.lstrip("rRbBuUfF")[:3] in ('"""', "'''")
+    ]
+
+
+def _docstrings(files: list[tuple[str, str]], strings: torch.Tensor, max_chars: int) -> dict:
+    """Triple-quoted strings of the validation files: how many, their median length (whole files),
+    and the share of the evaluated string characters (the first `max_chars` of each file) inside one."""
+    spans = [span for _, text in files for span in docstring_spans(text)]
+    inside = sum(max(0, min(b, max_chars) - a) for _, text in files for a, b in docstring_spans(text))
+    return {
+        "count": len(spans),
+        "median_chars": float(torch.tensor([b - a for a, b in spans], dtype=torch.float64).median()),
+        "share_of_string_chars": inside / float(strings.sum()),
+    }
 
 
 def _regions(state_dict: dict, corpus, texts: list[str], features: list[dict], acts, keys, hidden: int) -> dict:

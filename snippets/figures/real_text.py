@@ -535,9 +535,21 @@ def regions_table(units: dict | None = None) -> str:
 
 
 def region_facts(units: dict | None = None) -> dict:
-    """How many characters the regions hold, as text."""
-    regions = _units(units)["regions"]
-    return {"chars": f"{sum(r['chars'] for r in regions.values()):,}"}
+    """How many characters the regions hold, and how long the docstrings are, as text."""
+    units = _units(units)
+    regions, docstrings = units["regions"], units["docstrings"]
+    return {
+        "chars": f"{sum(r['chars'] for r in regions.values()):,}",
+        "docstring_share": f"{docstrings['share_of_string_chars']:.0%}",
+        "docstring_median": f"{docstrings['median_chars']:.0f}",
+        "docstrings": str(docstrings["count"]),
+    }
+
+
+def strings_are_mostly_docstrings(units: dict | None = None) -> Claim:
+    """Most of the evaluated characters inside strings sit in triple-quoted strings (docstrings)."""
+    share = _units(units)["docstrings"]["share_of_string_chars"]
+    return Claim(share > 0.5, f"{share:.1%} of the string characters")
 
 
 def code_is_predicted_best(units: dict | None = None) -> Claim:
