@@ -231,15 +231,6 @@ def test_model_claims_follow_the_data():
     assert not text.still_improving_at_the_end(fake_model(bpc=(3.0, 2.0, 2.1, 2.05))).holds
 
 
-def test_sample_claims_follow_the_counts():
-    units = fake_units()
-    assert text.samples_indent_after_a_colon(units).holds
-    units["samples"] = [{**units["samples"][0], "text": "class A:\nx\ny:\nz"}]
-    assert not text.samples_indent_after_a_colon(units).holds
-    assert not text.samples_close_most_brackets({"samples": [{"prime": "", "text": "((("}]}).holds
-    assert text.samples_close_most_brackets({"samples": [{"prime": "", "text": "(())"}]}).holds
-
-
 def test_search_claims_follow_the_correlations():
     units = fake_units()
     assert text.no_clean_switch(units).holds and text.training_beats_untrained_on_every_feature(units).holds

@@ -465,27 +465,6 @@ def still_improving_at_the_end(text_model: dict | None = None) -> Claim:
     return Claim(bpc[-1] < bpc[-3], f"last three evaluations: {', '.join(f'{v:.3f}' for v in bpc[-3:])}")
 
 
-def samples_indent_after_a_colon(units: dict | None = None) -> Claim:
-    """In the samples, most lines that end in a colon are followed by a line indented further."""
-    c = _samples_layout(_units(units))
-    return Claim(
-        c["colon_lines"] > 0 and c["deeper"] > c["colon_lines"] / 2,
-        f"{c['deeper']} of {c['colon_lines']} lines ending in a colon are followed by a deeper one",
-    )
-
-
-def samples_indent_by_fours(units: dict | None = None) -> Claim:
-    """In the samples, at least nine lines in ten are indented by a multiple of four spaces."""
-    c = _samples_layout(_units(units))
-    return Claim(c["by_four"] >= 0.9 * c["lines"], f"{c['by_four']} of {c['lines']} non-blank lines")
-
-
-def samples_close_most_brackets(units: dict | None = None) -> Claim:
-    """In the samples, most brackets that open are closed later by the matching bracket."""
-    c = _samples_layout(_units(units))
-    return Claim(c["closed"] > c["opened"] / 2, f"{c['closed']} of {c['opened']} opened brackets closed")
-
-
 def no_clean_switch(units: dict | None = None, threshold: float = 0.8) -> Claim:
     """No unit follows any of the five features closely: every best |correlation| is below 0.8."""
     best = {u["feature"]: abs(u["correlation"]) for u in _units(units)["trained"]["best"]}
