@@ -66,7 +66,7 @@ class CellGradientConfig:
     """The LSTM page's measurement: untrained LSTMs (torch.nn's initialisation), `T` steps, float64.
 
     At each forget-gate bias, the gradient at the cell state through every path, through every path
-    but the loop through the candidate, and along the cell state alone (`snippets.lstm_paths`); with
+    but the loop through the candidate (or the input gate), and along the cell state alone (`snippets.lstm_paths`); with
     a tanh RNN at largest singular value `rnn_sigma` for comparison. Same sizes as `GradientConfig`.
     """
 
@@ -79,7 +79,8 @@ class CellGradientConfig:
     rnn_sigma: float = 1.0
 
 
-CELL_PATHS = {"all": "", "no_candidate": "g", "cell": lstm_paths.TRUNCATED}  # name -> blocks cut from h_{t-1}
+# name -> the gate blocks whose h_{t-1} is cut ("no_input" is for the page's exercise)
+CELL_PATHS = {"all": "", "no_candidate": "g", "no_input": "i", "cell": lstm_paths.TRUNCATED}
 
 
 def lstm_path_norms(config: CellGradientConfig, forget_bias: float, seed: int) -> dict:

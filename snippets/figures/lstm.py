@@ -19,6 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from snippets import seeding
 from snippets.experiments.stats import mean_ci95
 from snippets.figures import COLORS, PHONE_WIDTH, Claim, theme
 from snippets.figures.lstm_diagram import plot_backward_paths, plot_lstm_cell
@@ -73,18 +74,19 @@ def pulse_input(steps: int = 30, pulses: dict[int, float] | None = None) -> torc
 
 
 def lstm_gate_traces(
-    x: torch.Tensor, hidden_size: int = 3, seed: int = 0, init_bound: float = 2.0, forget_bias: float = 0.0
+    x: torch.Tensor, hidden_size: int = 3, seed: int | None = None, init_bound: float = 2.0, forget_bias: float = 0.0
 ):
     """Gate traces of a seeded, untrained `snippets.LSTM(1, hidden_size)` on `x` (steps, 1, 1).
 
     Weights are drawn from U(-init_bound, init_bound) rather than torch.nn's U(-1/sqrt(H), 1/sqrt(H)),
     whose small weights keep every gate near 1/2; `forget_bias` is then added to the forget gate's
     input bias (rows H:2H, gate order i, f, g, o). Returns {key: array (steps, hidden_size)} for the
-    keys "i", "f", "g", "o", "c", "h": layer 0, the only direction, batch element 0.
+    keys "i", "f", "g", "o", "c", "h": layer 0, the only direction, batch element 0. `seed`
+    defaults to `snippets.seeding.seed(0)`.
     """
     from snippets import LSTM  # here, not at the top: snippets/__init__ may import this module one day
 
-    torch.manual_seed(seed)
+    torch.manual_seed(seeding.seed(0) if seed is None else seed)
     model = LSTM(1, hidden_size)
     with torch.no_grad():
         for weight in model.parameters():
@@ -126,7 +128,9 @@ def plot_lstm_gates(x: torch.Tensor, trace: dict, narrow: bool = False) -> Figur
     return fig
 
 
-def lstm_gates_figure(seed: int = 0, hidden_size: int = 3, forget_bias: float = 0.0, narrow: bool = False) -> Figure:
+def lstm_gates_figure(
+    seed: int | None = None, hidden_size: int = 3, forget_bias: float = 0.0, narrow: bool = False
+) -> Figure:
     """The figure on the LSTM cell page: `plot_lstm_gates` of a pulse input through a seeded LSTM."""
     x = pulse_input()
     trace = lstm_gate_traces(x, hidden_size=hidden_size, seed=seed, forget_bias=forget_bias)
@@ -134,7 +138,7 @@ def lstm_gates_figure(seed: int = 0, hidden_size: int = 3, forget_bias: float = 
 
 
 def lstm_step_values(
-    step: int = 3, unit: int = 0, seed: int = 0, hidden_size: int = 3, forget_bias: float = 0.0
+    step: int = 3, unit: int = 0, seed: int | None = None, hidden_size: int = 3, forget_bias: float = 0.0
 ) -> dict:
     r"""One unit's values at one step of the pulse-input forward pass of `lstm_gates_figure`.
 
@@ -142,7 +146,9 @@ def lstm_step_values(
     `"c_prev"`, `"c"`, `"h"`, the whole previous hidden state `"h_prev"` (a list: every gate sees
     all of it) and the input `"x"`; plus the products the diagram shows, `"fc"` $= f_t c_{t-1}$,
     `"ig"` $= i_t g_t$ and `"tanh_c"` $= \tanh(c_t)$. Before the first step the state is zero.
+    `seed` defaults to `snippets.seeding.seed(0)`.
     """
+    seed = seeding.seed(0) if seed is None else seed
     x = pulse_input()
     if not isinstance(step, int) or not 0 <= step < len(x):
         raise ValueError(f"lstm_step_values: expected step an int in [0, {len(x)}), got {step!r}")
@@ -158,21 +164,23 @@ def lstm_step_values(
     return values
 
 
-def lstm_cell_figure(step: int = 3, unit: int = 0, seed: int = 0, highlight: str | None = None, narrow=False) -> Figure:
+def lstm_cell_figure(
+    step: int = 3, unit: int = 0, seed: int | None = None, highlight: str | None = None, narrow: bool = False
+) -> Figure:
     """The page's cell diagram: `plot_lstm_cell` of `lstm_step_values` (the gates figure's network)."""
     return plot_lstm_cell(lstm_step_values(step=step, unit=unit, seed=seed), highlight=highlight, narrow=narrow)
 
 
-def step_facts(step: int = 3, unit: int = 0, seed: int = 0) -> dict:
+def step_facts(step: int = 3, unit: int = 0, seed: int | None = None) -> dict:
     """The numbers of the drawn step, as the walk-through's sentences print them (signed, 2 decimals)."""
     values = lstm_step_values(step=step, unit=unit, seed=seed)
     out = {key: f"{values[key]:+.2f}" for key in ("i", "f", "g", "o", "c", "h", "c_prev", "fc", "ig", "tanh_c", "x")}
-    out.update(step=str(step), unit=str(unit + 1), hidden=str(values["hidden_size"]), seed=str(seed))
+    out.update(step=str(step), unit=str(unit + 1), hidden=str(values["hidden_size"]), seed=str(values["seed"]))
     out["kept_share"] = f"{values['f']:.0%}"
     return out
 
 
-def step_numbers_add_up(step: int = 3, unit: int = 0, seed: int = 0) -> Claim:
+def step_numbers_add_up(step: int = 3, unit: int = 0, seed: int | None = None) -> Claim:
     """The drawn numbers obey the equations: c_t = f_t c_{t-1} + i_t g_t and h_t = o_t tanh(c_t)."""
     v = lstm_step_values(step=step, unit=unit, seed=seed)
     errors = (abs(v["c"] - v["fc"] - v["ig"]), abs(v["h"] - v["o"] * v["tanh_c"]))
@@ -183,7 +191,7 @@ def step_numbers_add_up(step: int = 3, unit: int = 0, seed: int = 0) -> Claim:
 # The gradient at the cell state
 # --------------------------------------------------------------------------------------
 
-PATH_STYLES = {  # path -> (label, colour, line style)
+PATH_STYLES = {  # path -> (label, colour, line style); the figure and table show these
     "all": ("all paths", COLORS[0], "-"),
     "no_candidate": ("all but the loop through the candidate", COLORS[1], "--"),
     "cell": ("cell path only ($h_{t-1}$ cut from every gate)", COLORS[2], "-."),
@@ -323,7 +331,25 @@ def gradient_facts(result: dict | None = None) -> dict:
         "low_cell_mean": _sci(float(10 ** np.log10(summary[low]["cell"]["last"]).mean())),
         "low_extra": _sci(float(extra_low.min())) + " to " + _sci(float(extra_low.max())),
         "no_candidate_ratio": "×" + _range(no_cand, "{:.1f}"),
+        "factor_gain": _range(
+            [summary[b]["all"]["factor"].mean() - summary[b]["cell"]["factor"].mean() for b in result["forget_biases"]],
+            "{:.2f}",
+        ),
+        "rnn_factor": _ci(summary["rnn"]["factor"]),
+        "low_cell_factor": _ci(summary[low]["cell"]["factor"]),
+        "no_input_share": _share_range(result, "no_input"),
+        "no_candidate_share": _share_range(result, "no_candidate"),
     }
+
+
+def _share_range(result: dict, path: str) -> str:
+    """The gradient at the farthest distance through `path`, as a fraction of all paths': its range."""
+    ratios = [
+        np.asarray(result["curves"][str(b)][path])[:, -1] / np.asarray(result["curves"][str(b)]["all"])[:, -1]
+        for b in result["forget_biases"]
+    ]
+    ratios = np.concatenate(ratios)
+    return f"{_sci(float(ratios.min()))} to {_sci(float(ratios.max()))}"
 
 
 def cell_path_follows_the_forget_gates(result: dict | None = None) -> Claim:
@@ -561,12 +587,15 @@ def adding_facts(result: dict | None = None) -> dict:
         "lr_lstm": f"{config['lr']:g}",
         "lr_rnn": f"{rnn[0]['config']['lr']:g}",
         "target": f"{config['target_loss']:g}",
-        "hidden": str(result["hidden_size"]["lstm"] if isinstance(result.get("hidden_size"), dict) else "?"),
+        "hidden": str(lstm[0]["hidden_size"]),
+        "forget_bias": "PyTorch's default" if lstm[0].get("forget_bias") is None else f"{lstm[0]['forget_bias']:g}",
         "steps_back": _range(shown["steps_back"], "{:d}"),
         "unit": str(shown["unit"]),
         "seed": str(shown["seed"]),
         "corr": f"{shown['corr']:+.3f}",
         "f_hold": f"{shown['f_hold']:.4f}",
+        "kept_50": f"{shown['f_hold'] ** 50:.0%}",
+        "kept_100": f"{shown['f_hold'] ** 100:.0%}",
         "i_marks": f"{shown['i_marks']:.2f}",
         "i_else": f"{shown['i_else']:.3f}",
         "n_stored": str(len(memory["units"])),
@@ -777,12 +806,14 @@ def _load_candidate(result: dict | None) -> dict:
     return candidate_growth() if result is None else result
 
 
-def candidate_summary(result: dict, last: int = 100) -> dict:
+def candidate_summary(result: dict, last: int | None = None) -> dict:
     """Per candidate, per input scale: the per-seed values the figure draws.
 
     `"max_write"`: the largest $|i_t g_t|$ over all steps; `"mean_abs_c"` and `"saturated"`:
-    averages over the last `last` steps (the state has settled by then). Arrays (scale, seed).
+    averages over the last `last` steps (default: 100, or all if fewer; the state has settled by
+    then). Arrays (scale, seed).
     """
+    last = min(100, result["steps"]) if last is None else last
     if not 1 <= last <= result["steps"]:
         raise ValueError(f"candidate_summary: expected last in [1, {result['steps']}], got {last!r}")
     out = {}
