@@ -12,6 +12,7 @@ whose docstring is the statement the page makes.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -46,6 +47,12 @@ def _ci(values, fmt: str = "{:.3f}") -> str:
     """'m (95 % CI a to b)': the mean over seeds and its confidence interval."""
     mean, low, high = (float(v) for v in mean_ci95(list(values)))
     return f"{fmt.format(mean)} (95 % CI {fmt.format(low)} to {fmt.format(high)})"
+
+
+def _pm(values, fmt: str = "{:.3f}") -> str:
+    """'m ± h' for a table: the mean over seeds and the half-width of its 95 % confidence interval."""
+    mean, low, high = (float(v) for v in mean_ci95(list(values)))
+    return f"{fmt.format(mean)} ± {fmt.format((high - low) / 2)}"
 
 
 def _sci(value: float) -> str:
@@ -289,18 +296,18 @@ def cell_gradient_table(result: dict | None = None) -> str:
     summary = gradient_summary(result)
     far = result["k"][-1]
     lines = [
-        f"| forget bias | mean $f_t$ | factor per step: all paths | without the candidate loop | cell path "
-        f"| $k = {far}$: all paths | without the candidate loop | cell path |",
+        f"| $b_f$ | mean $f_t$ | per step: all paths | no cand. loop | cell path "
+        f"| $k = {far}$: all paths | no cand. loop | cell path |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for bias in result["forget_biases"]:
         row = summary[bias]
-        factors = " | ".join(_ci(row[path]["factor"]) for path in PATH_STYLES)
+        factors = " | ".join(_pm(row[path]["factor"]) for path in PATH_STYLES)
         values = " | ".join(_sci(float(10 ** np.log10(row[path]["last"]).mean())) for path in PATH_STYLES)
         lines.append(f"| {bias:g} | {row['mean_f'].mean():.3f} | {factors} | {values} |")
     rnn = summary["rnn"]
     lines.append(
-        f"| tanh RNN, $\\lambda_1 = {result['rnn']['sigma']:g}$ | | {_ci(rnn['factor'])} | | "
+        f"| RNN, $\\lambda_1 = {result['rnn']['sigma']:g}$ | | {_pm(rnn['factor'])} | | "
         f"| {_sci(float(10 ** np.log10(rnn['last']).mean()))} | | |"
     )
     return "\n".join(lines) + "\n"
@@ -436,8 +443,28 @@ def adding_runs(result: dict, cell: str) -> list[dict]:
     return result["cells"][cell]["runs"]
 
 
-@torch.no_grad()
+def _digest(state_dict: dict) -> str:
+    """A short fingerprint of a state dict's values: the key under which its traces are kept."""
+    digest = hashlib.sha1()
+    for name, value in sorted(state_dict.items()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+_traced: dict[tuple, dict] = {}  # (state-dict digest, T, seed, n) -> adding_unit's result: a page asks several times
+
+
 def adding_unit(state_dict: dict, T: int, seed: int, n: int = 1024) -> dict:
+    """`trace_adding_unit`, kept in memory for the process: the page's facts, claims and figures share it."""
+    key = (_digest(state_dict), T, seed, n)
+    if key not in _traced:
+        _traced[key] = trace_adding_unit(state_dict, T, seed, n)
+    return _traced[key]
+
+
+@torch.no_grad()
+def trace_adding_unit(state_dict: dict, T: int, seed: int, n: int = 1024) -> dict:
     """Trace a trained adding-problem LSTM on `n` of its validation sequences and find its carrying unit.
 
     The unit is picked by a rule, not by hand: the one whose cell state just before the second mark
@@ -446,13 +473,15 @@ def adding_unit(state_dict: dict, T: int, seed: int, n: int = 1024) -> dict:
     before the second), its mean input gate at the two marks and at every other step, and the traces
     (time, sequence) of the unit's `"i"`, `"f"`, `"c"` with the input `"x"` (sequence, time, 2).
     """
+    from snippets import fast
     from snippets.seeding import data_generator
     from snippets.tasks import AddingProblem
     from snippets.train import traceable_layer
 
     layer = traceable_layer(state_dict)
     x, _ = AddingProblem(T=T).sample(n, data_generator(seed, stream=1))
-    _, _, trace = layer(x.to(layer.weight_ih_l0.dtype), return_gates=True)
+    with fast.use("bptt"):  # the same equations, and its traces come free (tests/test_fast_paths.py)
+        _, _, trace = layer(x.to(layer.weight_ih_l0.dtype), return_gates=True)
     trace = {key: value[0, 0].double().numpy() for key, value in trace.items()}  # (time, sequence, unit)
     marks, values = x[..., 1].numpy(), x[..., 0].numpy()
     rows = np.arange(n)
@@ -508,7 +537,7 @@ def plot_adding_curves(result: dict, narrow: bool = False) -> Figure:
         ax.set_yscale("log")
         ax.set_xlabel("training step")
         ax.set_ylabel("validation MSE")
-        ax.legend(loc="lower left", fontsize=9)
+        fig.legend(loc="outside upper center", ncols=1 if narrow else 3, fontsize=9)
     return fig
 
 

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from snippets import seeding
 from snippets.figures import COLORS, PHONE_WIDTH, Claim, theme
-from snippets.figures.lstm import _ci, _range, _sci, log_band
+from snippets.figures.lstm import _pm, _range, _sci, log_band
 
 # --------------------------------------------------------------------------------------
 # The hand-written backward pass against autograd
@@ -151,7 +151,7 @@ def truncated_table(result: dict | None = None) -> str:
         runs = result["runs"][str(bias)]
         ratios = [_far_ratio(run) for run in runs]
         geometric = float(10 ** np.mean(np.log10(ratios)))
-        cosine, norm = _ci([r["cosine"] for r in runs], "{:.2f}"), _ci([r["norm_ratio"] for r in runs], "{:.2f}")
+        cosine, norm = _pm([r["cosine"] for r in runs], "{:.2f}"), _pm([r["norm_ratio"] for r in runs], "{:.2f}")
         lines.append(
             f"| {bias:g} | {cosine} | {norm} | {_sci(geometric)} (seeds: {_sci(min(ratios))} to {_sci(max(ratios))}) |"
         )
