@@ -252,3 +252,34 @@ PAGE_CLAIMS = [
 def test_page_claims_hold_on_the_pages_results(claim):
     found = claim()
     assert found.holds, f"{claim.__name__}: {found.evidence}"
+
+
+def _integrating_lstm(hidden: int = 4) -> dict:
+    """A hand-set adding-problem LSTM whose unit 2 writes the marked value at the marks and keeps it."""
+    g = torch.Generator().manual_seed(0)
+    w_ih, w_hh = 0.1 * torch.randn(4 * hidden, 2, generator=g), 0.1 * torch.randn(4 * hidden, hidden, generator=g)
+    b_ih, b_hh = torch.zeros(4 * hidden), torch.zeros(4 * hidden)
+    u = 2
+    i, f, c, o = u, hidden + u, 2 * hidden + u, 3 * hidden + u
+    w_hh[[i, f, c, o]] = 0
+    w_ih[i] = torch.tensor([0.0, 12.0])  # the input gate opens at a mark only
+    b_ih[i] = -6.0
+    w_ih[f] = 0.0
+    b_ih[f] = 8.0  # forget gate near 1
+    w_ih[c] = torch.tensor([1.0, 0.0])  # the candidate is the value
+    return {
+        "rnn.weight_ih_l0": w_ih,
+        "rnn.weight_hh_l0": w_hh,
+        "rnn.bias_ih_l0": b_ih,
+        "rnn.bias_hh_l0": b_hh,
+        "readout.weight": torch.zeros(1, hidden),
+        "readout.bias": torch.zeros(1),
+    }
+
+
+def test_adding_unit_finds_the_unit_that_holds_the_first_value():
+    found = L.trace_adding_unit(_integrating_lstm(), T=40, seed=0, n=256)
+    assert found["unit"] == 2 and abs(found["corr"]) > 0.95
+    assert found["f_hold"] > 0.99 and found["i_marks"] > 10 * found["i_else"]
+    assert found["traces"]["c"].shape == (40, 256) and all(20 < s <= 40 for s in found["steps_back"])  # first half
+    assert L.adding_unit(_integrating_lstm(), 40, 0, 256) is L.adding_unit(_integrating_lstm(), 40, 0, 256)
