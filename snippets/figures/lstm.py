@@ -571,7 +571,7 @@ def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> 
                     ax.axvline(m, color=color, alpha=0.35, linewidth=0.8)
                 if key is None:
                     ax.vlines(marks, 0, tr["x"][s, marks, 0], color=color, linewidth=2.5)
-                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4, label=f"sequence {s + 1}")
+                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4, label=f"{'seq.' if narrow else 'sequence'} {s + 1}")
                 else:
                     ax.plot(steps, tr[key][:, s], color=color, linewidth=1.4)
         for ax, (label, _) in zip(axes, rows):
@@ -585,8 +585,8 @@ def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> 
         axes[0].set_ylim(0, 1.05)
         axes[1].set_ylim(-0.03, 1.03)
         axes[2].set_ylim(-0.03, 1.03)
-        axes[0].legend(ncols=sequences, loc="lower left", bbox_to_anchor=(0, 1.02), borderaxespad=0, fontsize=9)
-        axes[-1].set_xlabel("time step $t$ (the answer is read at the last step)")
+        fig.legend(loc="outside upper center", ncols=sequences, fontsize=9)
+        axes[-1].set_xlabel("time step $t$" + ("" if narrow else " (the answer is read at the last step)"))
         axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
