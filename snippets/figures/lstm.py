@@ -571,7 +571,8 @@ def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> 
                     ax.axvline(m, color=color, alpha=0.35, linewidth=0.8)
                 if key is None:
                     ax.vlines(marks, 0, tr["x"][s, marks, 0], color=color, linewidth=2.5)
-                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4, label=f"{'seq.' if narrow else 'sequence'} {s + 1}")
+                    name = f"{'seq.' if narrow else 'sequence'} {s + 1}"
+                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4, label=name)
                 else:
                     ax.plot(steps, tr[key][:, s], color=color, linewidth=1.4)
         for ax, (label, _) in zip(axes, rows):
