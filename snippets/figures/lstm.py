@@ -766,7 +766,7 @@ def plot_recall_memory(memory_traces: dict, narrow: bool = False) -> Figure:
             for ax in (ax_c, ax_f):
                 ax.axvspan(0.5, m["gap"] + 0.5, color="#000000", alpha=0.06, linewidth=0)
         for ax in grid[-1] if narrow else grid[:, 1]:
-            ax.set_xlabel("step (0: subject; last: query)")
+            ax.set_xlabel("step (0: subject)" if narrow else "step (0: subject; last: query)")
         handles = {label: handle for ax in grid[:, 0] for handle, label in zip(*ax.get_legend_handles_labels())}
         ordered = [k[0] for k in kinds if k[0] in handles]
         fig.legend([handles[k] for k in ordered], ordered, loc="outside upper center", ncols=1 if narrow else 3)
