@@ -29,13 +29,16 @@ from .cost import (
 )
 from .gradient_flow import (
     CandidateConfig,
+    CellGradientConfig,
     ExplodingConfig,
     GradientConfig,
+    TruncatedConfig,
     candidate_growth,
     exploding_gradients,
     gradient_decay_gru,
     gradient_decay_lstm,
     gradient_decay_rnn,
+    truncated_gradient,
 )
 from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
 from .real_text import (
@@ -75,6 +78,9 @@ __all__ = [
     "CandidateConfig",
     "ExplodingConfig",
     "GradientConfig",
+    "CellGradientConfig",
+    "TruncatedConfig",
+    "truncated_gradient",
     "candidate_growth",
     "exploding_gradients",
     "gradient_decay_gru",
@@ -130,6 +136,7 @@ ALL = (
     (gradient_decay_gru, None),
     (exploding_gradients, None),
     (candidate_growth, None),
+    (truncated_gradient, None),
     (lstm_variants, None),
     (gru_forms, None),
     (gru_forms_same_weights, None),
