@@ -37,6 +37,7 @@ from .gradient_flow import (
     gradient_decay_lstm,
     gradient_decay_rnn,
 )
+from .lab import GateLabConfig, gate_lab
 from .real_text import (
     TextModelConfig,
     TextUnitsConfig,
@@ -79,6 +80,8 @@ __all__ = [
     "gradient_decay_gru",
     "gradient_decay_lstm",
     "gradient_decay_rnn",
+    "GateLabConfig",
+    "gate_lab",
     "TextModelConfig",
     "TextUnitsConfig",
     "busy_window",
@@ -129,6 +132,7 @@ ALL = (
 )
 ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison and real-text pages
 ALL += ((speed, None),)  # reuse page
+ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and recall)
 
 
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`
