@@ -14,8 +14,8 @@
  *                      GRU r z n), h, c (LSTM only) and out (the read-out's logits).
  *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0).
  *
- * The page's configuration (models, unit menus, examples, guided set-ups) is a JSON script in the
- * page, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
+ * The page's configuration (models, unit menus, examples, guided set-ups) is JSON in the lab's
+ * data-config attribute, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
  * Material's document$ (instant navigation), and on DOMContentLoaded without it.
  */
 (function () {
@@ -26,7 +26,9 @@
   }
 
   // ---------------------------------------------------------------------------------------
-  // The computation: equal to snippets.LSTM / snippets.GRU with a linear read-out
+  // The computation: snippets.LSTM / snippets.GRU and the linear read-out, in float64. The package
+  // run in float64 gives the same numbers to rounding (about 1e-12); run in float32, it differs
+  // from these by float32's rounding, which grows with the size of the values.
   // ---------------------------------------------------------------------------------------
 
   const GATES = { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"] };
@@ -87,8 +89,7 @@
       if (!isInt(pin.to) || pin.to < 0 || pin.to > T) throw new RangeError(where + ": to must be a step in [0, " + T + "], got " + pin.to);
       if (pin.from >= pin.to) throw new RangeError(where + ": expected from < to (steps from..to-1), got " + pin.from + " and " + pin.to);
       if (typeof pin.value !== "number" || !isFinite(pin.value)) throw new RangeError(where + ": value must be a finite number, got " + pin.value);
-      const value = Math.fround(pin.value); // the package pins a float32 tensor
-      for (let t = pin.from; t < pin.to; t++) (byStep[t] = byStep[t] || []).push([pin.gate, pin.unit, value]);
+      for (let t = pin.from; t < pin.to; t++) (byStep[t] = byStep[t] || []).push([pin.gate, pin.unit, pin.value]);
     });
     return byStep;
   }
@@ -267,10 +268,9 @@
 
   function init() {
     const root = document.getElementById("gate-lab");
-    const source = document.getElementById("gate-lab-config");
-    if (!root || !source || root.dataset.ready) return;
+    if (!root || !root.dataset.config || root.dataset.ready) return;
     root.dataset.ready = "1";
-    const config = JSON.parse(source.textContent);
+    const config = JSON.parse(root.dataset.config);
     Object.keys(config.models).forEach(function (name) {
       const model = Object.assign({}, config.models[name]);
       model.weights_url = new URL(model.weights_url, document.baseURI).href;
@@ -281,7 +281,10 @@
       button.hidden = false;
       button.addEventListener("click", function () { setUp(button.getAttribute("data-gate-lab-setup")); });
     });
-    selectModel(Object.keys(config.models)[0], 0);
+    // The first model now; the others right after, so the lab keeps working if the network goes.
+    selectModel(Object.keys(config.models)[0], 0).then(function () {
+      Object.keys(config.models).forEach(function (name) { api.load(name).catch(function () {}); });
+    });
   }
 
   function build(root, config) {
@@ -313,7 +316,7 @@
     const state = {
       config: config, root: root, model: model, preset: preset, input: input, hint: hint, clamps: clamps,
       showUnit: showUnit, step: step, status: status, tokens: tokens, charts: charts, prediction: prediction,
-      values: values, results: results, name: null, rows: 0, pending: 0, last: null,
+      values: values, results: results, name: null, rows: 0, pending: 0, last: null, input_key: null,
     };
     model.addEventListener("change", function () { selectModel(model.value, 0); });
     preset.addEventListener("change", function () {
@@ -470,9 +473,11 @@
     const free = api.run(lab.name, ids, []);
     const clamped = clamps.length ? api.run(lab.name, ids, clamps) : free;
     const ms = performance.now() - started;
+    const input = lab.name + "\u0001" + ids.join(",");
     lab.last = { ids: ids, free: free, clamped: clamped, clamps: clamps };
     lab.step.max = String(ids.length - 1);
-    if (Number(lab.step.value) > ids.length - 1) lab.step.value = String(ids.length - 1);
+    if (input !== lab.input_key || Number(lab.step.value) > ids.length - 1) lab.step.value = String(ids.length - 1);
+    lab.input_key = input; // a new input starts at its last step: the answer, the last prediction
     lab.status.textContent = "Ran " + ids.length + " steps" + (clamps.length ? ", free and with " + clamps.length + " unit clamp" + (clamps.length > 1 ? "s" : "") : "") +
       " (" + ms.toFixed(1) + " ms)." + (problems.length ? " Note: " + problems.join("; ") + "." : "");
     draw();

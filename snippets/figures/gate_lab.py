@@ -96,12 +96,12 @@ def lab_config(result: dict | None = None) -> dict:
 
 
 def lab_html(result: dict | None = None) -> str:
-    """The lab's placeholder: the configuration as JSON, where the script builds the lab, and what
-    the page says without JavaScript."""
-    config = json.dumps(lab_config(result), separators=(",", ":"), ensure_ascii=True).replace("</", "<\\/")
+    """The lab's placeholder: where the script builds the lab, its configuration as JSON in an
+    attribute (a JSON `<script>` would not survive Material's instant navigation, which re-creates
+    the page's scripts as JavaScript), and what the page says without JavaScript."""
+    config = escape(json.dumps(lab_config(result), separators=(",", ":"), ensure_ascii=True), quote=True)
     return (
-        f'<script type="application/json" id="gate-lab-config">{config}</script>\n'
-        '<div id="gate-lab" class="gate-lab"><p class="gate-lab-noscript">The lab runs in your browser '
+        f'<div id="gate-lab" class="gate-lab" data-config="{config}"><p>The lab runs in your browser '
         "with JavaScript; without it, this page shows the guided experiments' results as text.</p></div>"
     )
 
@@ -251,11 +251,12 @@ def lstm_output_closed_loses_the_answer(result: dict | None = None) -> Claim:
 
 
 def lstm_input_closed_fades(result: dict | None = None) -> Claim:
-    """With every input gate of the recall LSTM pinned to 0 over the gap, accuracy never rises as the gap grows,
-    and at the longest gap it is below the free model's."""
+    """With every input gate of the recall LSTM pinned to 0 over the gap, accuracy falls as the gap grows: it
+    never rises by more than half a point from one gap to the next, it is lower at the longest gap than at the
+    model's own, and there it is below the free model's."""
     e = _result(result)["experiments"]["recall-lstm"]["accuracy"]
     closed, free = e["input_closed"], e["free"]
-    holds = all(b <= a for a, b in zip(closed, closed[1:])) and closed[-1] < free[-1]
+    holds = all(b <= a + 0.005 for a, b in zip(closed, closed[1:])) and closed[-1] < closed[0] and closed[-1] < free[-1]
     return Claim(holds, f"input gates closed {closed}; free {free}")
 
 
