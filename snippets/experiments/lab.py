@@ -290,10 +290,11 @@ def string_experiment(lab: Lab, lines: list[dict], groups: dict[str, list[int]])
     At step t the model has read character t and predicts character t + 1: the closing quote at
     position b is predicted at step b - 1. The lines run as one batch from a zero state, padded at
     their end (which no earlier prediction sees), so one clamp over all steps is the same
-    intervention on every line. Returns per-line bits (`free`, `by_unit` (unit, line),
+    intervention on every line as a clamp over the whole line. Returns per-line bits (`free`, `by_unit` (unit, line),
     `groups` {name: per line}) and `cause`, the unit whose clamp raises the mean the most.
     """
-    ids = [lab.encode(item["line"]) for item in lines]
+    # Each line up to its closing quote: the predictions read here never see what follows.
+    ids = [lab.encode(item["line"][: item["close"]]) for item in lines]
     batch = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
     for row, i in enumerate(ids):
         batch[row, : len(i)] = torch.tensor(i)
