@@ -175,7 +175,12 @@ def fake_result(**changes) -> dict:
         "experiments": {
             "strings": {"units": {"cause": {"share_worse": 0.9, "rise": 0.9}, "correlation": {"rise": -0.01}}},
             "recall-lstm": {
-                "accuracy": {"output_closed": [0.14, 0.13], "input_closed": [1.0, 0.7], "free": [1.0, 1.0]}
+                "accuracy": {
+                    "output_closed": [0.14, 0.13],
+                    "input_closed": [1.0, 0.7],
+                    "free": [1.0, 1.0],
+                    "carrying_forget": [1.0, 0.9],
+                }
             },
             "recall-gru": {"accuracy": {"frozen": [0.87, 0.87], "replaced": [0.36, 0.3]}},
         },
@@ -196,6 +201,7 @@ CHECKS = [
     ("lstm_output_closed_loses_the_answer", "experiments/recall-lstm/accuracy/output_closed", [0.2, 0.6]),
     ("lstm_input_closed_fades", "experiments/recall-lstm/accuracy/input_closed", [0.7, 0.8]),
     ("lstm_input_closed_fades", "experiments/recall-lstm/accuracy/input_closed", [0.9, 0.9]),
+    ("carrying_units_are_not_the_whole_memory", "experiments/recall-lstm/accuracy/carrying_forget", [0.9, 0.4]),
     ("gru_frozen_ignores_the_gap", "experiments/recall-gru/accuracy/frozen", [0.87, 0.86]),
     ("gru_replaced_loses_the_answer", "experiments/recall-gru/accuracy/replaced", [0.5, 0.3]),
 ]

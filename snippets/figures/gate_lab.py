@@ -260,6 +260,13 @@ def lstm_input_closed_fades(result: dict | None = None) -> Claim:
     return Claim(holds, f"input gates closed {closed}; free {free}")
 
 
+def carrying_units_are_not_the_whole_memory(result: dict | None = None) -> Claim:
+    """With the forget gates of the LSTM page's carrying units pinned to 0 over the gap, the recall LSTM still
+    names the subject in more than half of the validation sequences, at every gap tried."""
+    accs = _result(result)["experiments"]["recall-lstm"]["accuracy"]["carrying_forget"]
+    return Claim(min(accs) > 0.5, f"accuracy {accs}")
+
+
 def gru_frozen_ignores_the_gap(result: dict | None = None) -> Claim:
     """With every update gate of the recall GRU pinned to 1 over the gap, its accuracy is the same at every gap."""
     accs = _result(result)["experiments"]["recall-gru"]["accuracy"]["frozen"]
