@@ -189,6 +189,24 @@ def test_the_lab_starts_after_instant_navigation_and_only_once(page, base_url):
     assert sorted(page.evaluate("() => Object.keys(gateLab.models)")) == ["char", "recall-gru", "recall-lstm"]
 
 
+def test_once_loaded_the_lab_works_offline(page, base_url):
+    open_lab(page, base_url)
+    page.wait_for_function(
+        "async () => { for (const n of Object.keys(gateLab.models)) await gateLab.load(n); return true; }"
+    )
+    page.context.set_offline(True)
+    try:
+        for name in ("recall-gru", "recall-lstm", "char"):
+            page.select_option("#gl-model", name)
+            page.wait_for_function(
+                "(name) => document.querySelector('#gl-model').value === name"
+                " && /Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)",
+                arg=name,
+            )
+    finally:
+        page.context.set_offline(False)
+
+
 def test_the_lab_works_with_the_keyboard_alone(page, base_url):
     open_lab(page, base_url)
     page.locator("#gl-model").focus()

@@ -513,7 +513,7 @@
       lab.charts.appendChild(chart(NAMES[key] + ", unit " + unit, last.free[key].map(function (v) { return v[unit]; }),
         last.clamped[key].map(function (v) { return v[unit]; }), pinned, t, key === "c" ? null : key === "h" || key === "g" || key === "n" ? [-1, 1] : [0, 1]));
     });
-    lab.charts.appendChild(chart(expected.title, expected.free, expected.clamped, pinned, t, [0, 1]));
+    if (expected) lab.charts.appendChild(chart(expected.title, expected.free, expected.clamped, pinned, t, [0, 1]));
     drawPrediction(cfg, last, t);
     drawValues(cfg, last, t, unit, traces);
   }
@@ -532,9 +532,11 @@
     });
   }
 
-  // The probability of what comes next (the character model) or of the subject (recall), per step.
+  // The probability of what comes next (the character model) or of the subject (recall), per step;
+  // null for a recall input that does not open with a subject.
   function nextProbabilities(cfg, last) {
     const T = last.ids.length;
+    if (cfg.kind !== "text" && cfg.outputs.indexOf(cfg.vocab[last.ids[0]]) < 0) return null;
     const target = function (s) {
       return cfg.kind === "text" ? (s + 1 < T ? last.ids[s + 1] : -1) : cfg.outputs.indexOf(cfg.vocab[last.ids[0]]);
     };
