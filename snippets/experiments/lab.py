@@ -398,10 +398,33 @@ def recall_experiments(lab: Lab, cell: str, gap: int, units: list[int], config: 
             "carrying_replaced": lambda g: at_step("z", units, 0.0, 1),
         }
     gaps = [gap * k for k in config.gap_factors]
-    out = {"gaps": gaps, "accuracy": {}}
+    out = {"gaps": gaps, "accuracy": {}, "state": state_changes(lab, cell, gap, config.n_sequences)}
     for name, make in clamps.items():
         out["accuracy"][name] = [recall_accuracy(lab, g, make(g), config.n_sequences) for g in gaps]
     return out
+
+
+def state_changes(lab: Lab, cell: str, gap: int, n: int) -> dict[str, float]:
+    r"""What the clamps do to the state over the gap, on the validation sequences at the model's gap:
+    the largest growth of any $|c|$ from one step to the next with every input gate at 0
+    (`input_closed_growth`), and the largest change of $c$ with the input gates at 0 and the forget
+    gates at 1 (`latch_change`), for the LSTM; the largest change of $h$ with every update gate at 1
+    (`frozen_change`), for the GRU. Steps 1 to `gap`, each against the step before."""
+    ids, _ = recall_sequences(gap, n)
+    every = range(lab.layer.hidden_size)
+
+    def change(clamp: list[dict], key: str, growth: bool) -> float:
+        _, traces = lab.run(ids, clamp, traces=True)
+        state = traces[key][: gap + 1]  # steps 0 (the subject) to gap (the last distractor)
+        step = state[1:].abs() - state[:-1].abs() if growth else (state[1:] - state[:-1]).abs()
+        return float(step.max())
+
+    if cell == "lstm":
+        return {
+            "input_closed_growth": change(over_gap("i", every, 0.0, gap), "c", True),
+            "latch_change": change(over_gap("i", every, 0.0, gap) + over_gap("f", every, 1.0, gap), "c", False),
+        }
+    return {"frozen_change": change(over_gap("z", every, 1.0, gap), "h", False)}
 
 
 def recall_presets(lab: Lab, gap: int, config: GateLabConfig) -> list[dict]:
@@ -435,7 +458,7 @@ def guided_setups(out: dict) -> dict[str, dict]:
         name = f"recall-{cell}"
         presets = out["presets"][name]
         for step in steps:
-            k = 0 if step in ("output", "replaced") else len(presets) - 1
+            k = len(presets) - 1 if step == "frozen" else 0  # the longest gap shows what freezing does
             gap, text = presets[k]["gap"], presets[k]["text"]
             gap_clamp = lambda gate, value, gap=gap: {
                 "gate": gate,
