@@ -316,7 +316,7 @@
     const state = {
       config: config, root: root, model: model, preset: preset, input: input, hint: hint, clamps: clamps,
       showUnit: showUnit, step: step, status: status, tokens: tokens, charts: charts, prediction: prediction,
-      values: values, results: results, name: null, rows: 0, pending: 0, last: null, input_key: null,
+      values: values, results: results, add: add, name: null, rows: 0, pending: 0, last: null, input_key: null,
     };
     model.addEventListener("change", function () { selectModel(model.value, 0); });
     preset.addEventListener("change", function () {
@@ -405,7 +405,7 @@
     });
     remove.addEventListener("click", function () {
       row.remove();
-      lab.results.focus();
+      lab.add.focus();
       schedule();
     });
     lab.clamps.appendChild(row);
@@ -505,6 +505,7 @@
     const unit = Number(lab.showUnit.value);
     const pinned = new Array(T).fill(false);
     last.clamps.forEach(function (c) { if (c.unit === unit) for (let s = c.from; s < c.to; s++) pinned[s] = true; });
+    lab.step.setAttribute("aria-valuetext", "step " + t + " of " + (T - 1) + ", the model has read " + shown(cfg.vocab[last.ids[t]]));
     drawTokens(cfg, last, t, unit, pinned);
     const traces = cfg.gates.concat(cfg.cell === "lstm" ? ["c", "h"] : ["h"]);
     const expected = nextProbabilities(cfg, last);
