@@ -41,6 +41,7 @@ from .gradient_flow import (
     truncated_gradient,
 )
 from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
+from .lab import GateLabConfig, gate_lab
 from .real_text import (
     TextModelConfig,
     TextUnitsConfig,
@@ -86,6 +87,8 @@ __all__ = [
     "gradient_decay_gru",
     "gradient_decay_lstm",
     "gradient_decay_rnn",
+    "GateLabConfig",
+    "gate_lab",
     "TextModelConfig",
     "TextUnitsConfig",
     "busy_window",
@@ -144,6 +147,7 @@ ALL = (
 ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison and real-text pages
 ALL += ((speed, None),)  # reuse page
 ALL += ((parity, None), (modern_numerics, None), (scan_speed, None))  # modern-cells page
+ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and recall)
 
 
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`

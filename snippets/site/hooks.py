@@ -3,7 +3,8 @@
 Before any page renders, every experiment is run or loaded from the cache (`on_pre_build`), so
 pages only read results and the build report can list what this build computed; executed
 notebooks are kept while their code is unchanged (`snippets.site.notebook_cache`); each build is
-logged for the build report (`snippets.site.build_log`).
+logged for the build report (`snippets.site.build_log`); the gate lab's weights are published next
+to its page (`on_files`, `snippets.site.gatelab`).
 
 Math: pymdownx.arithmatex (generic mode) leaves TeX in `<span class="arithmatex">\\(...\\)</span>` and
 `<div class="arithmatex">\\[...\\]</div>`; notebook pages get the same markup (see
@@ -20,11 +21,12 @@ import time
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
 from snippets import experiments
 from snippets.experiments import cache
 from snippets.figures import svg_cache
-from snippets.site import a11y, build_log, notebook_cache, notebooks, pagenames
+from snippets.site import a11y, build_log, gatelab, notebook_cache, notebooks, pagenames
 from snippets.site.mathml import TexError, tex_to_mathml
 
 log = logging.getLogger("mkdocs.plugins.snippets")
@@ -70,6 +72,14 @@ def on_pre_build(config) -> None:
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config["cache"]:
         notebook_cache.prepare(plugin, sorted(Path(config.docs_dir).rglob("*.ipynb")), _dirty)
+
+
+def on_files(files, config):
+    """Publish the gate lab's weights next to its page (`snippets.site.gatelab`), when the site has it."""
+    if files.get_file_from_path(gatelab.PAGE) is not None:
+        for path, content in gatelab.weight_files().items():
+            files.append(File.generated(config, path, content=content))
+    return files
 
 
 def on_page_markdown(markdown, page, config, files):
