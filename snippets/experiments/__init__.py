@@ -40,8 +40,8 @@ from .gradient_flow import (
     gradient_decay_rnn,
     truncated_gradient,
 )
-from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
 from .lab import GateLabConfig, gate_lab
+from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
 from .real_text import (
     TextModelConfig,
     TextUnitsConfig,
