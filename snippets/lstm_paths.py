@@ -2,8 +2,10 @@ r"""Which way the LSTM's gradient goes back in time: the same forward pass, with
 
 An LSTM step reads $h_{t-1}$ in all four gate blocks, $a_t = W_{ih} x_t + b + W_{hh} h_{t-1}$, so
 the gradient from a later step reaches $c_{t-1}$ two ways: along the cell state,
-$\partial c_t / \partial c_{t-1} = \operatorname{diag}(f_t)$, and round a loop through the hidden
-state, $c_{t-1} \to h_{t-1} = o_{t-1} \odot \tanh(c_{t-1}) \to a_t \to (i_t, f_t, g_t, o_t) \to c_t$.
+$\partial c_t / \partial c_{t-1} = \operatorname{diag}(f_t)$, and round a loop through the hidden state,
+
+$$c_{t-1} \to h_{t-1} = o_{t-1} \odot \tanh(c_{t-1}) \to a_t \to (i_t, f_t, g_t, o_t) \to c_t .$$
+
 `lstm_step_cut` is `lstm_step` with $h_{t-1}$ *detached* where it enters the gate blocks named in
 `cut`: every value of the forward pass stays the same, and the backward pass loses exactly the
 loops through those blocks.

@@ -13,7 +13,6 @@ Without Chromium these tests skip and say how to install it; with CI=true they f
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -22,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from snippets.site.browser import Network, chromium, chromium_missing, page_paths, serve
+from snippets.site.browser import Network, page_paths
 
 pytestmark = pytest.mark.browser
 
@@ -42,23 +41,6 @@ PLACEHOLDER_ALT = re.compile(r"^(|png|svg|image|no description has been provided
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = chromium_missing()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and the browser tests cannot run: {reason}", pytrace=False)
-        pytest.skip(reason)
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base_url(built_site):
-    with serve(built_site) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 
 import numpy as np
@@ -20,7 +19,7 @@ import pytest
 import torch
 
 from snippets.experiments import lab as G
-from snippets.site.browser import Network, chromium, chromium_missing, serve
+from snippets.site.browser import Network
 from snippets.site.gatelab import gzipped_size
 
 pytestmark = pytest.mark.browser
@@ -31,23 +30,6 @@ TOLERANCE = 1e-5
 BUDGET = 150_000  # gzipped bytes the lab page loads beyond the other pages
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = chromium_missing()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and the browser tests cannot run: {reason}", pytrace=False)
-        pytest.skip(reason)
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base_url(built_site):
-    with serve(built_site) as url:
-        yield url
 
 
 @pytest.fixture()
