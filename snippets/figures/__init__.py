@@ -255,7 +255,7 @@ def _label(svg: str, alt: str, prefix: str) -> str:
     # data-search-exclude: tick labels and legends are not text to search (Material's search plugin).
     attributes = (
         f' id="{prefix}" class="snippets-figure" role="img" aria-label="{escape(alt)}" fill="currentColor"'
-        " data-search-exclude"
+        ' data-search-exclude=""'
     )
     labelled = opening[:-1] + attributes + ">" + f"\n <title>{escape(alt, quote=False)}</title>"
     return labelled + svg[len(opening) :]
