@@ -455,19 +455,54 @@ _ARGS = """
 """
 
 
-class RNN(_RNNBase):
-    __doc__ = r"""Elman RNN over a sequence, a drop-in for `torch.nn.RNN`. Each step is `snippets.cells.rnn_step`:
-
-    $$h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}), \qquad \phi \in \{\tanh, \mathrm{ReLU}\}$$
-    """ + _ARGS.format(
-        extra='- `nonlinearity`: `"tanh"` or `"relu"`.\n    ',
+def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False) -> str:
+    """The Args, Inputs and Outputs of a sequence module's docstring; `names` lists its traces."""
+    if lstm:
+        return _ARGS.format(
+            extra="",
+            projection="- `proj_size`: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n    ",
+            hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size): proj_size (or hidden_size) for $h$;",
+            h_n="(h_n, c_n)",
+            out="(proj_size or hidden_size)",
+            h_n_shape="the final $h$ and $c$ of every layer and direction, shaped like `hx`.",
+            names=names,
+        )
+    return _ARGS.format(
+        extra='- `nonlinearity`: `"tanh"` or `"relu"`.\n    ' if nonlinearity else "",
         projection="",
         hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
         h_n="h_n",
         out="hidden_size",
         h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
-        names="`h`",
+        names=names,
     )
+
+
+class _NoProjection(_RNNBase):
+    """torch.nn's constructor for the cells that have no projection (GRU, and the LSTM variants)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
+        )
+
+
+class RNN(_RNNBase):
+    __doc__ = r"""Elman RNN over a sequence, a drop-in for `torch.nn.RNN`. Each step is `snippets.cells.rnn_step`:
+
+    $$h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}), \qquad \phi \in \{\tanh, \mathrm{ReLU}\}$$
+    """ + _arguments("`h`", nonlinearity=True)
 
     states = ("h",)
 
@@ -508,15 +543,7 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t) \quad \text{or, with a projection,} \quad h_t = W_{hr}\,(o_t \odot \tanh(c_t))
     \end{aligned}
     $$
-    """ + _ARGS.format(
-        extra="",
-        projection="- `proj_size`: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n    ",
-        hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size): proj_size (or hidden_size) for $h$;",
-        h_n="(h_n, c_n)",
-        out="(proj_size or hidden_size)",
-        h_n_shape="the final $h$ and $c$ of every layer and direction, shaped like `hx`.",
-        names="the gates `i`, `f`, `g`, `o` and the states `h`, `c`",
-    )
+    """ + _arguments("the gates `i`, `f`, `g`, `o` and the states `h`, `c`", lstm=True)
 
     mode = "LSTM"
     step = staticmethod(lstm_step)
@@ -524,7 +551,7 @@ class LSTM(_RNNBase):
     states = ("h", "c")
 
 
-class GRU(_RNNBase):
+class GRU(_NoProjection):
     __doc__ = r"""GRU over a sequence, a drop-in for `torch.nn.GRU`. Each step is `snippets.cells.gru_step`:
 
     $$
@@ -534,32 +561,8 @@ class GRU(_RNNBase):
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}
     $$
-    """ + _ARGS.format(
-        extra="",
-        projection="",
-        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
-        h_n="h_n",
-        out="hidden_size",
-        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
-        names="the gates `r`, `z`, `n` and the state `h`",
-    )
+    """ + _arguments("the gates `r`, `z`, `n` and the state `h`")
 
     mode = "GRU"
     step = staticmethod(gru_step)
     gates = ("r", "z", "n")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
-        )

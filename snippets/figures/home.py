@@ -27,7 +27,7 @@ def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int =
                 curves.plot(run["val_step"], run["val_loss"], color=color, linestyle=style, linewidth=1.2, label=name)
         curves.axhline(result["baseline"], color="#000000", linestyle=":", linewidth=1.2, label="predict the mean")
         curves.set(yscale="log", xlabel="training step", ylabel="validation MSE", title="Learning to add")
-        curves.legend(loc="lower left", fontsize=8)
+        curves.legend(loc="lower left", fontsize=9)
         traces, steps = memory["shown"]["traces"], np.arange(memory["T"])
         for s, color in zip(range(sequences), COLORS):
             for mark in np.flatnonzero(traces["x"][s, :, 1]):
@@ -38,7 +38,7 @@ def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int =
             ylabel="cell state $c_t$",
             title=f"One LSTM unit holds the first value (unit {memory['shown']['unit']})",
         )
-        unit.legend(loc="best", fontsize=8)
+        unit.legend(loc="best", fontsize=9)
     return fig
 
 
