@@ -259,3 +259,25 @@ def test_a_pool_job_returns_the_logs_train_run_returns():
         alone_log = train_run("gru", "recall", {"gap": 3}, 8, config)
         assert set(log) == set(alone_log) | {"ensemble"} and log["cell"] == "gru"
         assert log["val_loss"] == pytest.approx(alone_log["val_loss"], rel=1e-4)
+
+
+def test_a_probe_records_what_it_reads_off_each_members_weights_alone(float64):
+    """`probe` sees member k's weights as `train.train` has them at step 0 and at each evaluation."""
+
+    def bias_sum(params):
+        return params["rnn.bias_hh_l0"].sum(-1, keepdim=True)
+
+    configs = [c for c, _ in MEMBERS]
+    together = train_ensemble("gru", ADDING, HIDDEN, configs, probe=bias_sum)
+    for member, log in enumerate(together):
+        model = ensemble.build_member("gru", ADDING, HIDDEN, configs[member].seed)
+        seen = [float(model.rnn.bias_hh_l0.detach().sum())]
+
+        def on_step(step, model, seen=seen, every=configs[member].eval_every, last=configs[member].steps):
+            if step % every == 0 or step == last:
+                seen.append(float(model.rnn.bias_hh_l0.detach().sum()))
+
+        alone = train.train(model, ADDING, configs[member], on_step=on_step)
+        # alone, the hook runs after each update; together, at each evaluation the member attends
+        attended = 1 + sum(1 for s in alone["val_step"] if s <= log["steps_run"] and log["status"] != "diverged")
+        assert [row[0] for row in log["probe"]] == pytest.approx(seen[:attended], rel=1e-9)
