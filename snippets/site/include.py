@@ -9,17 +9,42 @@ Used from markdown-exec blocks, whose printed Markdown is rendered with the page
     ```
 """
 
+import ast
 import inspect
 import re
+import textwrap
 
 
-def source(obj) -> str:
-    """`obj`'s source code as a Markdown python code block."""
-    code = inspect.getsource(obj)
+def source(obj, *, docstring: bool = True) -> str:
+    """`obj`'s source code as a Markdown python code block.
+
+    `docstring=False` leaves out the docstring of `obj` itself (a function or a class), for a page
+    that has already rendered it with `docstring(obj)`: its math then appears once, rendered,
+    rather than a second time as raw TeX in the code.
+    """
+    code = textwrap.dedent(inspect.getsource(obj))
+    if not docstring:
+        code = without_docstring(code)
     # A fence longer than any backtick run inside the code, so the code cannot close it.
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}python\n{code.rstrip()}\n{fence}\n"
+
+
+def without_docstring(code: str) -> str:
+    """`code` (one function or class definition) without its docstring; unchanged if it has none."""
+    definition = ast.parse(code).body[0]
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        raise ValueError(f"without_docstring: expected a function or class definition, got {type(definition).__name__}")
+    first = definition.body[0]
+    is_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if not (is_docstring and isinstance(first.value.value, str)):
+        return code
+    lines = code.splitlines(keepends=True)
+    if len(definition.body) == 1:  # a body that is only a docstring still needs a statement
+        indent = lines[first.lineno - 1][: first.col_offset]
+        return "".join(lines[: first.lineno - 1] + [f"{indent}...\n"] + lines[first.end_lineno :])
+    return "".join(lines[: first.lineno - 1] + lines[first.end_lineno :])
 
 
 def docstring(obj, *, skip_summary: bool = False) -> str:
