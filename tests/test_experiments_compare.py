@@ -71,6 +71,7 @@ def test_task_sizes_agree_with_the_tasks_and_configs():
         assert (s["input_size"], s["output_size"]) == (task.input_size, task.output_size)
     assert sizes["adding"]["hidden_size"] == ex.AddingConfig().hidden_size
     assert sizes["copy"]["length"] == ex.CopyConfig().T + 20
+    assert sizes["recall"]["length"] == ex.RecallConfig().sweep_gap + 2
 
 
 def test_steps_to_threshold_takes_the_first_validation_step_below():
@@ -95,6 +96,11 @@ def test_step_time_reports_every_task_and_cell():
     for c in cells.values():
         assert len(c["seconds"]) == 3 and c["min"] <= c["median"] <= c["max"] and c["min"] > 0
     assert result["tasks"]["adding"]["sizes"]["hidden_size"] == ex.AddingConfig().hidden_size
+    assert result["tasks"]["adding"]["sizes"]["batch_size"] == ex.AddingConfig().train.batch_size
+    ratio = result["tasks"]["adding"]["gru_over_lstm"]
+    per_round = [g / s for g, s in zip(cells["gru"]["seconds"], cells["lstm"]["seconds"])]
+    assert ratio["median"] == pytest.approx(sorted(per_round)[1])
+    assert min(per_round) <= ratio["low"] <= ratio["high"] <= max(per_round)
 
 
 # ------------------------------------------------------------------------------------------

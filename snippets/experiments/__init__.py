@@ -22,7 +22,9 @@ from .cost import (
     StepTimeConfig,
     layer_parameters,
     model_parameters,
+    paired_ratio,
     parameter_counts,
+    seconds_to_threshold,
     step_time,
     steps_to_threshold,
     task_sizes,
@@ -53,7 +55,7 @@ from .real_text import (
     validation_texts,
 )
 from .reuse import SpeedConfig, speed
-from .runs import hidden_sizes, summarise
+from .runs import MODELS, band, hidden_sizes, summarise, sweep
 from .training import AddingConfig, CharConfig, CopyConfig, RecallConfig, adding_problem, char_model, copy_task, recall
 from .variants import (
     GRUFormsConfig,
@@ -72,7 +74,9 @@ __all__ = [
     "StepTimeConfig",
     "layer_parameters",
     "model_parameters",
+    "paired_ratio",
     "parameter_counts",
+    "seconds_to_threshold",
     "step_time",
     "steps_to_threshold",
     "task_sizes",
@@ -105,8 +109,11 @@ __all__ = [
     "scan_speed",
     "SpeedConfig",
     "speed",
+    "MODELS",
+    "band",
     "hidden_sizes",
     "summarise",
+    "sweep",
     "AddingConfig",
     "CharConfig",
     "CopyConfig",
@@ -130,7 +137,6 @@ __all__ = [
 # What the site shows: (experiment, config); None is the experiment's default config.
 ALL = (
     (adding_problem, None),
-    (adding_problem, AddingConfig(match="params")),
     (copy_task, None),
     (recall, None),
     (char_model, None),
@@ -152,15 +158,16 @@ ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and re
 
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`
 # runs them side by side, so the pool stays busy while one of them waits for its slowest run.
-# The longest runs first (text_model is one run of half a minute), so none is left alone at the end.
+# The longest first (text_model is one run of half a minute; recall and the sweeps run in stages, each
+# waiting for the one before), so that no experiment is left alone at the end.
 SIDE_BY_SIDE = (
     text_model,
-    adding_problem,
-    copy_task,
     recall,
     char_model,
-    exploding_gradients,
+    adding_problem,
+    copy_task,
     lstm_variants,
+    exploding_gradients,
     gru_forms,
     parity,
 )

@@ -235,3 +235,21 @@ def correlation_caption(units: dict) -> str:
         else "No feature has a unit with |ρ| of 0.7 or more: these are partial trackers, not clean switches"
     )
     return "Best |ρ|, trained against untrained: " + "; ".join(parts) + f". {verdict}."
+
+
+def budget_facts() -> dict:
+    """The long run's characters seen against one run of the comparison page's character model
+    (`experiments.char_model`), and that model's size and seeds, as text."""
+    from snippets import experiments as ex
+
+    model, char = ex.TextModelConfig(), ex.char_model()
+    long_chars = model.steps * model.batch_size * model.seq_len
+    t = char["train"]
+    short_chars = t["steps"] * t["batch_size"] * char["task_args"]["seq_len"]
+    return {
+        "ratio": f"{long_chars / short_chars:.0f}",
+        "short_steps": f"{t['steps']:,}",
+        "short_hidden": str(char["hidden_size"]["lstm"]),
+        "seeds": str(len(char["seeds"])),
+        "hidden": str(model.hidden_size),
+    }
