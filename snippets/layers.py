@@ -427,44 +427,82 @@ def _check_config(input_size, hidden_size, num_layers, bias, batch_first, dropou
 
 
 _ARGS = """
-    Args:
-        input_size: features of the input $x_t$.
-        hidden_size: features of the hidden state $h_t$ (and of $c_t$).
-        num_layers: stacked layers; layer $k > 1$ reads the output of layer $k - 1$.
-        {extra}bias: whether the layers have the biases $b_{{ih}}$, $b_{{hh}}$.
-        batch_first: input and output as (batch, time, features) instead of (time, batch, features).
-        dropout: dropout on the output of every layer but the last, in training.
-        bidirectional: a second direction per layer, reading the sequence backwards; outputs concatenated.
-        {projection}device, dtype: of the parameters.
+    **Args** (as `torch.nn`'s)
 
-    Inputs: `input`, `hx` (optional), `return_gates=False`, `clamp=None`
-        input: (T, B, input_size), (B, T, input_size) with `batch_first`, (T, input_size) unbatched,
-            or a `PackedSequence`.
-        hx: {hx} zeros if not given.
-        return_gates: also return the traces.
-        clamp: gates to pin, as dicts `{{"gate", "unit", "from", "to", "value"}}` (see `snippets.layers`).
+    - `input_size`: features of the input $x_t$.
+    - `hidden_size`: features of the hidden state $h_t$ (and of $c_t$).
+    - `num_layers`: stacked layers; layer $k > 1$ reads the output of layer $k - 1$.
+    {extra}- `bias`: whether the layers have the biases $b_{{ih}}$, $b_{{hh}}$.
+    - `batch_first`: input and output as (batch, time, features) instead of (time, batch, features).
+    - `dropout`: dropout on the output of every layer but the last, in training.
+    - `bidirectional`: a second direction per layer, reading the sequence backwards; outputs concatenated.
+    {projection}- `device`, `dtype`: of the parameters.
 
-    Outputs: `output`, `{h_n}` (and `traces` with `return_gates=True`)
-        output: (T, B, D * {out}) (batch first or unbatched as the input), the last layer's $h_t$ at every
-            step; D = 2 if bidirectional else 1.
-        {h_n}: {h_n_shape}
-        traces: {{name: tensor of (num_layers, D, T, B, hidden)}} for {names}.
+    **Inputs**: `forward(input, hx=None, return_gates=False, clamp=None)`
+
+    - `input`: (T, B, input_size); (B, T, input_size) with `batch_first`; (T, input_size) unbatched;
+      or a `PackedSequence`.
+    - `hx`: {hx} zeros if not given.
+    - `return_gates`: also return the traces.
+    - `clamp`: gates to pin, a list of dicts `{{"gate", "unit", "from", "to", "value"}}` (see `snippets.layers`).
+
+    **Outputs**: `output, {h_n}`, and `traces` with `return_gates=True`
+
+    - `output`: (T, B, D * {out}), batch first or unbatched as the input was: the last layer's $h_t$
+      at every step; D = 2 if bidirectional, else 1.
+    - `{h_n}`: {h_n_shape}
+    - `traces`: a dict of tensors of shape (num_layers, D, T, B, hidden), in input time order, for {names}.
 """
+
+
+def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False) -> str:
+    """The Args, Inputs and Outputs of a sequence module's docstring; `names` lists its traces."""
+    if lstm:
+        return _ARGS.format(
+            extra="",
+            projection="- `proj_size`: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n    ",
+            hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size): proj_size (or hidden_size) for $h$;",
+            h_n="(h_n, c_n)",
+            out="(proj_size or hidden_size)",
+            h_n_shape="the final $h$ and $c$ of every layer and direction, shaped like `hx`.",
+            names=names,
+        )
+    return _ARGS.format(
+        extra='- `nonlinearity`: `"tanh"` or `"relu"`.\n    ' if nonlinearity else "",
+        projection="",
+        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
+        h_n="h_n",
+        out="hidden_size",
+        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
+        names=names,
+    )
+
+
+class _NoProjection(_RNNBase):
+    """torch.nn's constructor for the cells that have no projection (GRU, and the LSTM variants)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
+        )
 
 
 class RNN(_RNNBase):
     __doc__ = r"""Elman RNN over a sequence, a drop-in for `torch.nn.RNN`. Each step is `snippets.cells.rnn_step`:
 
     $$h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}), \qquad \phi \in \{\tanh, \mathrm{ReLU}\}$$
-    """ + _ARGS.format(
-        extra='nonlinearity: `"tanh"` or `"relu"`.\n        ',
-        projection="",
-        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
-        h_n="h_n",
-        out="hidden_size",
-        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
-        names="`h`",
-    )
+    """ + _arguments("`h`", nonlinearity=True)
 
     states = ("h",)
 
@@ -505,15 +543,7 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t) \quad \text{or, with a projection,} \quad h_t = W_{hr}\,(o_t \odot \tanh(c_t))
     \end{aligned}
     $$
-    """ + _ARGS.format(
-        extra="",
-        projection="proj_size: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n        ",
-        hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size), size proj_size or hidden_size for h;",
-        h_n="(h_n, c_n)",
-        out="(proj_size or hidden_size)",
-        h_n_shape="the final $h$ and $c$ of every layer and direction, shaped like `hx`.",
-        names="the gates `i`, `f`, `g`, `o` and the states `h`, `c`",
-    )
+    """ + _arguments("the gates `i`, `f`, `g`, `o` and the states `h`, `c`", lstm=True)
 
     mode = "LSTM"
     step = staticmethod(lstm_step)
@@ -521,7 +551,7 @@ class LSTM(_RNNBase):
     states = ("h", "c")
 
 
-class GRU(_RNNBase):
+class GRU(_NoProjection):
     __doc__ = r"""GRU over a sequence, a drop-in for `torch.nn.GRU`. Each step is `snippets.cells.gru_step`:
 
     $$
@@ -531,32 +561,8 @@ class GRU(_RNNBase):
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}
     $$
-    """ + _ARGS.format(
-        extra="",
-        projection="",
-        hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
-        h_n="h_n",
-        out="hidden_size",
-        h_n_shape="the final $h$ of every layer and direction, shaped like `hx`.",
-        names="the gates `r`, `z`, `n` and the state `h`",
-    )
+    """ + _arguments("the gates `r`, `z`, `n` and the state `h`")
 
     mode = "GRU"
     step = staticmethod(gru_step)
     gates = ("r", "z", "n")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
-        )

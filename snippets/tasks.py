@@ -309,11 +309,17 @@ class CharCorpus:
 
     The baseline is the unigram model: character frequencies counted on the
     training split (add-one smoothed), scored on the validation split.
+
+    `held_out=True` halves the validation files into a validation split (the 1st, 3rd, ...
+    of them) and a test split (the 2nd, 4th, ...), for experiments that choose settings on
+    validation data and report on data the choice never saw: `validation()` then reads the
+    first half, `test()` the second, and the baseline is scored on the test split.
     """
 
     subdir: str = "nn"
     val_every: int = 10
     seq_len: int = 64
+    held_out: bool = False
     train_text: str = field(init=False, repr=False, compare=False)
     val_text: str = field(init=False, repr=False, compare=False)
     vocab: str = field(init=False, repr=False, compare=False)
@@ -324,12 +330,14 @@ class CharCorpus:
         files = torch_source_files(self.subdir)
         texts = [f.read_text(encoding="utf-8") for f in files]
         train = "\n".join(t for i, t in enumerate(texts) if i % self.val_every != 0)
-        val = "\n".join(t for i, t in enumerate(texts) if i % self.val_every == 0)
+        held = [t for i, t in enumerate(texts) if i % self.val_every == 0]
+        val = "\n".join(held[0::2] if self.held_out else held)
         object.__setattr__(self, "train_text", train)
         object.__setattr__(self, "val_text", val)
         object.__setattr__(self, "vocab", UNKNOWN + "".join(sorted(set(train) - {UNKNOWN})))
         object.__setattr__(self, "_train_ids", self.encode(train))
         object.__setattr__(self, "_val_ids", self.encode(val))
+        object.__setattr__(self, "_test_ids", self.encode("\n".join(held[1::2])) if self.held_out else None)
 
     def encode(self, text: str) -> torch.Tensor:
         """Character ids; a character outside the vocabulary maps to `UNKNOWN` (id 0)."""
@@ -359,10 +367,10 @@ class CharCorpus:
 
     @property
     def baseline(self) -> float:
-        """Unigram cross-entropy on the validation split, in nats per character."""
+        """Unigram cross-entropy on the validation split (the test split if `held_out`), in nats per character."""
         counts = torch.bincount(self._train_ids, minlength=len(self.vocab)).double() + 1.0
         log_p = (counts / counts.sum()).log()
-        return float(-log_p[self._val_ids].mean())
+        return float(-log_p[self._val_ids if self._test_ids is None else self._test_ids].mean())
 
     @property
     def baseline_bpc(self) -> float:
@@ -382,9 +390,18 @@ class CharCorpus:
 
     def validation(self, n_windows: int = 256):
         """Fixed, evenly spaced windows over the validation split (no randomness)."""
-        high = len(self._val_ids) - self.seq_len - 1
+        return self._spread(self._val_ids, n_windows)
+
+    def test(self, n_windows: int = 256):
+        """Fixed, evenly spaced windows over the test split (`held_out=True` only)."""
+        if self._test_ids is None:
+            raise ValueError("CharCorpus.test: expected a corpus built with held_out=True, got held_out=False")
+        return self._spread(self._test_ids, n_windows)
+
+    def _spread(self, ids: torch.Tensor, n_windows: int):
+        high = len(ids) - self.seq_len - 1
         starts = torch.linspace(0, high, n_windows).long()
-        return self._windows(self._val_ids, starts)
+        return self._windows(ids, starts)
 
     def loss(self, outputs, y):
         return F.cross_entropy(outputs.flatten(0, 1), y.flatten())

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from snippets.layers import GRU, LSTM, _param_name
+from snippets.layers import GRU, LSTM, _NoProjection, _param_name
 
 
 def lstm1997_step(xw, h, c, weight_hh, bias_hh):
@@ -118,24 +118,8 @@ def _chunk_or_none(bias: Tensor | None, n: int):
     return (None,) * n if bias is None else bias.chunk(n)
 
 
-class _LSTMVariant(LSTM):
+class _LSTMVariant(_NoProjection, LSTM):
     """An LSTM with another step function and no projection."""
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
-        )
 
 
 class LSTM1997(_LSTMVariant):

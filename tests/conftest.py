@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from snippets.site.browser import chromium, chromium_missing, serve
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -60,3 +62,25 @@ def pytest_collection_modifyitems(items):
 
 
 SITE_FIXTURES = ("built_site", "mkdocs_build", "page_results", "page_result", "site_results")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, launched once for every browser test (Playwright's sync API allows one at a time).
+
+    Without Chromium the browser tests skip and say why; with CI=true they fail instead.
+    """
+    reason = chromium_missing()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and the browser tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def base_url(built_site):
+    """The built site, served on 127.0.0.1 for the browser tests."""
+    with serve(built_site) as url:
+        yield url

@@ -13,7 +13,6 @@ Without Chromium these tests skip and say how to install it; with CI=true they f
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -22,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from snippets.site.browser import Network, chromium, chromium_missing, page_paths, serve
+from snippets.site.browser import Network, page_paths
 
 pytestmark = pytest.mark.browser
 
@@ -42,23 +41,6 @@ PLACEHOLDER_ALT = re.compile(r"^(|png|svg|image|no description has been provided
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = chromium_missing()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and the browser tests cannot run: {reason}", pytrace=False)
-        pytest.skip(reason)
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base_url(built_site):
-    with serve(built_site) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -476,3 +458,35 @@ def _resolve(here: PurePosixPath, path: str) -> str | None:
     return (
         (resolved + "/index.html").lstrip("/") if path.endswith("/") or not PurePosixPath(resolved).suffix else resolved
     )
+
+
+def figure_facts(page) -> list[dict]:
+    """Every visible figure of the page: its box's widths and the smallest text it draws, in px."""
+    return page.evaluate("""() => [...document.querySelectorAll('.md-content svg.snippets-figure')]
+        .filter((svg) => svg.checkVisibility()).map((svg) => {
+          const box = svg.closest('.snippets-figure-box') || svg.parentElement;
+          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+          const sizes = [...svg.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize));
+          return {id: svg.id, scroll: box.scrollWidth, client: box.clientWidth,
+                  smallest: sizes.length ? Math.min(...sizes) * scale : null};
+        })""")
+
+
+def test_every_figure_fits_a_phone_and_reads_at_11_px_on_a_desktop(browser, base_url, paths):
+    """At 390 px no figure is wider than its column (each page draws a narrow variant where needed,
+    so every legend is on screen with no sideways scrolling); at 1280 px figure text is 11 px or more."""
+    problems = []
+    for viewport, check in ((PHONE, "fits"), ({"width": 1280, "height": 900}, "text")):
+        context = browser.new_context(viewport=viewport, color_scheme="light", device_scale_factor=1)
+        Network(context)
+        page = context.new_page()
+        for path in paths:
+            page.goto(base_url + path, wait_until="networkidle")
+            for figure in figure_facts(page):
+                where = f"{path or '/'}#{figure['id']}"
+                if check == "fits" and figure["scroll"] > figure["client"] + 1:
+                    problems.append(f"{where}: {figure['scroll']} px wide in a {figure['client']} px column at 390 px")
+                if check == "text" and figure["smallest"] is not None and figure["smallest"] < 11 - 0.05:
+                    problems.append(f"{where}: text drawn at {figure['smallest']:.1f} px at 1280 px")
+        context.close()
+    assert not problems, report(problems)

@@ -277,3 +277,25 @@ def test_init_changes_each_members_initial_weights_as_it_would_alone(float64):
     assert log["train_loss"] == pytest.approx(alone_log["train_loss"], rel=1e-9)
     assert log["grad_norm"] == pytest.approx(alone_log["grad_norm"], rel=1e-9)
     assert log["grad_norm"] != pytest.approx(train_ensemble("rnn", ADDING, HIDDEN, [config])[0]["grad_norm"], rel=1e-3)
+
+
+def test_a_probe_records_what_it_reads_off_each_members_weights_alone(float64):
+    """`probe` sees member k's weights as `train.train` has them at step 0 and at each evaluation."""
+
+    def bias_sum(params):
+        return params["rnn.bias_hh_l0"].sum(-1, keepdim=True)
+
+    configs = [c for c, _ in MEMBERS]
+    together = train_ensemble("gru", ADDING, HIDDEN, configs, probe=bias_sum)
+    for member, log in enumerate(together):
+        model = ensemble.build_member("gru", ADDING, HIDDEN, configs[member].seed)
+        seen = [float(model.rnn.bias_hh_l0.detach().sum())]
+
+        def on_step(step, model, seen=seen, every=configs[member].eval_every, last=configs[member].steps):
+            if step % every == 0 or step == last:
+                seen.append(float(model.rnn.bias_hh_l0.detach().sum()))
+
+        alone = train.train(model, ADDING, configs[member], on_step=on_step)
+        # alone, the hook runs after each update; together, at each evaluation the member attends
+        attended = 1 + sum(1 for s in alone["val_step"] if s <= log["steps_run"] and log["status"] != "diverged")
+        assert [row[0] for row in log["probe"]] == pytest.approx(seen[:attended], rel=1e-9)

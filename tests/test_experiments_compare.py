@@ -1,4 +1,9 @@
-"""The comparison experiments: parameter formula, step timing. No test times anything."""
+"""The comparison and real-text experiments: parameter formula, step timing, the text model's search.
+
+Budgets are tiny (the text model trains for a few dozen steps): the tests check what the pages
+read and that the computations are right, not the pages' numbers. No test times anything.
+"""
+
 
 import pytest
 
@@ -64,6 +69,7 @@ def test_task_sizes_agree_with_the_tasks_and_configs():
         assert (s["input_size"], s["output_size"]) == (task.input_size, task.output_size)
     assert sizes["adding"]["hidden_size"] == ex.AddingConfig().hidden_size
     assert sizes["copy"]["length"] == ex.CopyConfig().T + 20
+    assert sizes["recall"]["length"] == ex.RecallConfig().sweep_gap + 2
 
 
 def test_steps_to_threshold_takes_the_first_validation_step_below():
@@ -88,3 +94,8 @@ def test_step_time_reports_every_task_and_cell():
     for c in cells.values():
         assert len(c["seconds"]) == 3 and c["min"] <= c["median"] <= c["max"] and c["min"] > 0
     assert result["tasks"]["adding"]["sizes"]["hidden_size"] == ex.AddingConfig().hidden_size
+    assert result["tasks"]["adding"]["sizes"]["batch_size"] == ex.AddingConfig().train.batch_size
+    ratio = result["tasks"]["adding"]["gru_over_lstm"]
+    per_round = [g / s for g, s in zip(cells["gru"]["seconds"], cells["lstm"]["seconds"])]
+    assert ratio["median"] == pytest.approx(sorted(per_round)[1])
+    assert min(per_round) <= ratio["low"] <= ratio["high"] <= max(per_round)

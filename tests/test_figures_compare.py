@@ -1,59 +1,89 @@
-"""Figures, tables and sentences of the comparison page, on small known data.
+"""Figures, tables and facts of the comparison page, on small known data.
 
-Each check feeds a result shaped like the experiment's and asserts the figure draws exactly that
-data, the tables print it, and the sentences a page prints say what the data says.
+Each check feeds a result shaped like the experiment's (`runs.sweep`) and asserts that the figure
+draws exactly that data, the tables print it, and the facts and claims read it right.
 """
+
+import math
 
 import numpy as np
 import pytest
 
 from snippets import experiments as ex
+from snippets.experiments import runs
+from snippets.experiments.stats import mean_ci95
 from snippets.figures import comparison as compare
 from snippets.figures import svg_html
 
 
+def fake_run(final: float, baseline: float, steps, seed: int, solved: bool, lr: float = 0.01) -> dict:
+    curve = list(np.linspace(1.2 * baseline, final, len(steps)))
+    return {
+        "val_step": list(steps),
+        "val_loss": curve,
+        "val_accuracy": [0.5] * len(steps),
+        "status": "solved" if solved else "budget",
+        "steps_run": steps[-1],
+        "n_params": 100,
+        "test_loss": final,
+        "test_accuracy": 0.5,
+        "config": {"seed": seed, "lr": lr},
+        "probe": [[0.0, 1.0, 0.0, 0.0], [-0.5, 0.5, 0.0, -0.4]],
+        "transfer": [],
+    }
+
+
 def fake_result(finals: dict, baseline: float = 1.0, solved=(), steps=(10, 20, 30)) -> dict:
-    """A comparison result: per cell, three seeds whose loss falls linearly from 1.2 * baseline."""
+    """A sweep result: per model, seeds whose loss falls linearly from 1.2 * baseline to `final`."""
     cells = {}
-    for cell, final in finals.items():
-        runs = []
-        for f in final:
-            curve = list(np.linspace(1.2 * baseline, f, len(steps)))
-            runs.append({"val_step": list(steps), "val_loss": curve})
-        table = np.array([r["val_loss"] for r in runs])
-        cells[cell] = {
-            "val_loss": {
-                "step": list(steps),
-                "mean": table.mean(0).tolist(),
-                "min": table.min(0).tolist(),
-                "max": table.max(0).tolist(),
-            },
-            "final_val_loss": list(final),
-            "status": ["solved" if cell in solved else "budget"] * len(final),
-            "runs": runs,
-        }
-    return {"baseline": baseline, "baseline_bpc": baseline, "cells": cells, "hidden_size": {cell: 8 for cell in finals}}
+    for model, final in finals.items():
+        logs = [fake_run(f, baseline, steps, k, model in solved) for k, f in enumerate(final)]
+        summary = runs._model_summary(model, runs.MODELS[model], logs, 8)
+        summary["test_bpc"] = [v / math.log(2) for v in summary["test_loss"]]
+        summary.update(
+            lr=0.01, sweep={"lrs": [0.01, 0.03], "score": [1.0, 2.0], "scores": [[1.0], [2.0]], "solved": [0, 0]}
+        )
+        cells[model] = summary
+    return {
+        "baseline": baseline,
+        "baseline_bpc": baseline,
+        "cells": cells,
+        "hidden_size": {m: 8 for m in finals},
+        "seeds": list(range(len(next(iter(finals.values()))))),
+        "lrs": [0.01, 0.03],
+        "train": {"steps": steps[-1], "target_loss": 0.5, "batch_size": 4, "eval_every": 10},
+        "task_args": {"seq_len": 8},
+    }
 
 
-RESULT = fake_result({"rnn": [1.0, 0.99, 1.01], "lstm": [0.97, 0.8, 0.99], "gru": [0.5, 0.6, 0.4]})
+RESULT = fake_result(
+    {"rnn": [1.0, 0.99, 1.01], "lstm": [0.97, 0.8, 0.99], "lstm_fb1": [0.9, 0.8, 0.7], "gru": [0.5, 0.6, 0.4]}
+)
 
 
-def test_curves_figure_draws_each_cells_mean_and_the_baseline():
+def test_curves_figure_draws_each_models_mean_and_its_confidence_band():
     fig = compare.curves_figure(RESULT, "copy")
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    for cell, label in compare.LABELS.items():
-        line = next(v for k, v in lines.items() if k.startswith(label + " "))
-        np.testing.assert_allclose(line.get_ydata(), RESULT["cells"][cell]["val_loss"]["mean"])
+    for model, data in RESULT["cells"].items():
+        line = lines[compare.LABELS[model]]
+        np.testing.assert_allclose(line.get_ydata(), data["val_loss"]["mean"])
         np.testing.assert_allclose(line.get_xdata(), [10, 20, 30])
     assert list(lines["memoryless baseline"].get_ydata()) == [1.0, 1.0]
+    # the band is the 95 % CI of the mean (Student t), not the range of the seeds
+    mean, low, high = mean_ci95([[r["val_loss"][-1] for r in RESULT["cells"]["gru"]["runs"]]], dim=1)
+    assert RESULT["cells"]["gru"]["val_loss"]["low"][-1] == pytest.approx(float(low[0]))
     assert ax.get_xlabel() and ax.get_ylabel()
 
 
-def test_char_curves_are_in_bits():
+def test_char_curves_are_in_bits_and_the_narrow_figure_fits_a_phone():
     fig = compare.curves_figure(RESULT, "char")
-    line = next(ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("GRU"))
+    line = next(ln for ln in fig.axes[0].get_lines() if ln.get_label() == "GRU")
     np.testing.assert_allclose(line.get_ydata(), np.array(RESULT["cells"]["gru"]["val_loss"]["mean"]) / np.log(2))
+    narrow = compare.curves_figure(RESULT, "char", narrow=True)
+    assert narrow.get_size_inches()[0] <= 3.6
+    html = svg_html(fig, "Curves.", narrow=narrow)
+    assert "snippets-figure-narrow" in html
 
 
 def test_curves_figure_is_deterministic_and_rejects_unknown_tasks():
@@ -65,23 +95,17 @@ def test_curves_figure_is_deterministic_and_rejects_unknown_tasks():
         compare.curves_figure(RESULT, "translation")
 
 
-def test_curve_caption_says_how_each_cell_ended():
-    caption = compare.curve_caption(RESULT, "copy")
-    assert "tanh RNN: did not leave the baseline on any of 3 seeds" in caption
-    assert "LSTM: ended below 95% of the baseline on 1 of 3 seeds (best seed: 80% of the baseline)" in caption
-    assert "GRU: ended below 95% of the baseline on 3 of 3 seeds (best seed: 40%" in caption
-    solved = compare.curve_caption(fake_result({"gru": [0.01, 0.01, 0.01]}, solved=("gru",)), "adding")
-    assert "GRU: solved on 3 of 3 seeds" in solved
-
-
-def test_threshold_section_counts_steps_and_who_was_first():
-    section = compare.threshold_section(RESULT, "copy", fraction=0.9)
-    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
-    assert "not within 30" in rows["tanh RNN"]
-    assert rows["GRU"].count("| 20 ") == 3  # linear from 1.2 to 0.5: below 0.9 at the second evaluation
-    assert "the GRU got there first on 3 of 3 seeds, the LSTM on 0" in section
-    with pytest.raises(ValueError, match="exactly one"):
-        compare.threshold_section(RESULT, "copy")
+def test_recall_figure_plots_every_seed_and_the_mean_per_gap():
+    recall = {
+        "gaps": [5, 20],
+        "chance_accuracy": 0.125,
+        "cells": {"rnn": {"accuracy": [[1.0, 0.9, 0.8], [0.2, 0.1, 0.3]]}, "gru": {"accuracy": [[1.0] * 3, [0.5] * 3]}},
+    }
+    fig = compare.recall_figure(recall)
+    ax = fig.axes[0]
+    dots = sorted(float(y) for c in ax.collections for y in c.get_offsets()[:, 1] if len(c.get_offsets()) == 3)
+    assert len(dots) == 12 and dots[0] == pytest.approx(0.1)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["5", "20"]
 
 
 def test_parameter_table_prints_the_formula_with_values_equal_to_the_count():
@@ -94,12 +118,12 @@ def test_parameter_table_prints_the_formula_with_values_equal_to_the_count():
         assert g * (32 * 34 + 64) == c["layer_counted"]
 
 
-def test_parameter_claim_states_the_exact_ratio():
-    claim = compare.parameter_claim(ex.parameter_counts(100, 128, 100))
-    assert "exactly 75%" in claim and "88\u202f320" in claim and "117\u202f760" in claim
+def test_the_gru_layer_claim_holds_at_every_tasks_sizes():
+    claim = compare.gru_layer_is_three_quarters()
+    assert claim.holds and claim.evidence.count(":") == len(ex.task_sizes())
 
 
-def test_timing_table_prints_medians_in_milliseconds():
+def test_timing_table_prints_medians_and_the_paired_ratio():
     cells = {
         c: {"median": m, "min": m / 2, "max": 2 * m, "seconds": [m]}
         for c, m in (("rnn", 0.001), ("lstm", 0.004), ("gru", 0.003))
@@ -109,20 +133,56 @@ def test_timing_table_prints_medians_in_milliseconds():
         "torch": "x",
         "threads": 1,
         "repeats": 1,
-        "tasks": {"adding": {"sizes": {"batch_size": 32, "length": 100, "hidden_size": 32}, "cells": cells}},
+        "tasks": {
+            "adding": {
+                "sizes": {"batch_size": 32, "length": 100, "hidden_size": 32},
+                "cells": cells,
+                "gru_over_lstm": {"median": 0.75, "low": 0.7, "high": 0.8, "share_above_1": 0.0},
+            }
+        },
     }
-    section = compare.timing_section(result)
-    assert "| adding problem (32 x 100, 32) | 1.0 (0.5-2.0) | 4.0 (2.0-8.0) | 3.0 (1.5-6.0) | 0.75 |" in section
-    assert "test-cpu" in section
-    assert "the GRU's step was the faster one at every size, 0.75 to 0.75 times the LSTM's" in section
+    table = compare.timing_table(result)
+    assert "| adding problem (32 × 100, 32) | 1.0 | 4.0 | 3.0 | 0.75 [0.70, 0.80] |" in table
 
 
-def test_budgets_print_every_field_of_the_configs():
-    budgets = compare.budgets()
-    assert f"steps = {ex.CopyConfig().steps}" in budgets and "seeds = (0, 1, 2)" in budgets
-    assert budgets.count("\n- ") == 2
+def test_paired_ratio_bootstraps_the_median_of_the_rounds():
+    ratio = ex.paired_ratio([2.0, 2.2, 1.8, 2.0], [1.0, 1.0, 1.0, 1.0], resamples=500)
+    assert ratio["median"] == pytest.approx(2.0) and ratio["low"] <= 2.0 <= ratio["high"]
+    assert ratio["share_above_1"] == 1.0
 
 
-def test_final_losses_lists_mean_and_range():
-    line = compare.final_loss_line(RESULT, "copy")
-    assert "LSTM 0.92 (0.8 to 0.99)" in line and "baseline 1." in line
+def test_threshold_data_counts_updates_and_converts_them_to_seconds():
+    times = {"tasks": {"copy": {"cells": {"rnn": {"median": 0.1}, "lstm": {"median": 0.2}, "gru": {"median": 0.4}}}}}
+    data = compare.threshold_data(RESULT, "copy", times)
+    assert data["threshold"] == pytest.approx(0.9)  # 90 % of the copy task's baseline
+    # linear from 1.2 to the final 0.5, 0.6, 0.4: at most 0.9 by the second evaluation, step 20
+    assert data["steps"]["gru"] == [20, 20, 20]
+    assert data["steps"]["rnn"] == [None, None, None]
+    assert data["seconds"]["gru"] == [None if s is None else s * 0.4 for s in data["steps"]["gru"]]
+    assert data["seconds"]["lstm_fb1"] == [None if s is None else s * 0.2 for s in data["steps"]["lstm_fb1"]]
+    table = compare.threshold_table([("copy", data)])
+    assert "| copy |" in table and "not reached" in table
+
+
+def test_fmt_ci_prints_the_mean_and_the_half_width_of_the_interval():
+    mean, low, _ = mean_ci95([1.0, 2.0, 3.0])
+    assert compare.fmt_ci([1.0, 2.0, 3.0], ".3g") == f"{float(mean):.3g} ± {float(mean - low):.3g}"
+
+
+def test_test_table_has_the_copy_tasks_symbol_accuracy_beside_its_loss():
+    table = compare.test_table(RESULT, RESULT, RESULT)
+    assert "| copy task (symbols right) |" in table and "| copy task (cross-entropy, nats/step) |" in table
+    assert table.count("±") == 4 * 4
+
+
+def test_per_seed_and_sweep_tables_list_every_run():
+    assert compare.per_seed_table(RESULT, "adding").count("\n| ") == 1 + 4 * 3  # the separator row, then one per run
+    sweep = compare.sweep_table(RESULT)
+    assert "**1 (0/3)**" in sweep and "| LSTM, forget bias 1 |" in sweep
+
+
+def test_flattening_reads_the_fall_over_the_last_quarter():
+    result = fake_result({"gru": [0.2, 0.2]}, steps=(10, 20, 30, 40, 50, 60, 70, 80))
+    mean = result["cells"]["gru"]["val_loss"]["mean"]  # 1.2 down to 0.2 in 7 equal steps
+    # the last quarter of 80 steps starts at step 60: index 5
+    assert compare.flattening(result, "gru") == pytest.approx((mean[5] - mean[7]) / math.log(2))

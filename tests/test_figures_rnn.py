@@ -1,5 +1,5 @@
-"""Figures of the RNN and LSTM cell pages: deterministic SVG, drawn from the experiments' data,
-and the claims their captions make, checked against the same data.
+"""Figures of the RNN page: deterministic SVG, drawn from the experiments' data, and the claims
+their captions make, checked against the same data (the LSTM page's: tests/test_lstm_page.py).
 
 The page figures read cached experiment results; these tests use small, fast configs of the same
 experiments (through a temporary cache) for the plotting contract, and the default results (the
@@ -12,11 +12,9 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 from snippets import experiments as E
 from snippets import figures
-from snippets.figures import lstm as lstm_figures
 from snippets.figures import rnn as rnn_figures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -30,7 +28,7 @@ RNN_CLAIMS = [
 @pytest.fixture(scope="module")
 def small_gradients():
     config = E.GradientConfig(T=12, hidden_size=8, batch=4, seeds=3, fit_from=2, rate_sigmas=(2.0,))
-    return E.gradient_decay_rnn(config, cache=False), E.gradient_decay_lstm(config, cache=False)
+    return E.gradient_decay_rnn(config, cache=False), None
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +36,7 @@ def page_results():
     """The default results the pages show (from the shared cache when it is warm)."""
     return {
         "rnn": E.gradient_decay_rnn(),
-        "lstm": E.gradient_decay_lstm(),
         "exploding": E.exploding_gradients(),
-        "candidate": E.candidate_growth(),
-        "recall": E.recall(),
     }
 
 
@@ -250,193 +245,3 @@ def test_exploding_facts_come_from_the_result(page_results):
 def test_finite_prefix_stops_at_the_first_overflow():
     steps, a, b = rnn_figures._finite_prefix([1, 2, 3, 4], [1.0, 2.0, math.inf, 3.0], [1.0, 1.0, 1.0, math.nan])
     assert list(steps) == [1, 2] and list(a) == [1.0, 2.0] and list(b) == [1.0, 1.0]
-
-
-# --------------------------------------------------------------------------------------
-# LSTM: the cell diagram
-# --------------------------------------------------------------------------------------
-
-
-def test_cell_diagram_values_come_from_the_trace_and_obey_the_equations():
-    values = lstm_figures.lstm_step_values(step=3, unit=0, seed=0)
-    trace = lstm_figures.lstm_gate_traces(lstm_figures.pulse_input(), seed=0)
-    for key in ("i", "f", "g", "o", "c", "h"):
-        assert values[key] == pytest.approx(float(trace[key][3, 0]))
-    assert values["c_prev"] == pytest.approx(float(trace["c"][2, 0]))
-    assert values["c"] == pytest.approx(values["fc"] + values["ig"], abs=1e-6)
-    assert values["h"] == pytest.approx(values["o"] * values["tanh_c"], abs=1e-6)
-    assert values["x"] == 1.0  # step 3 is the first pulse
-
-
-def test_cell_diagram_writes_in_the_values_and_is_deterministic():
-    values = lstm_figures.lstm_step_values()
-    fig = lstm_figures.plot_lstm_cell(values)
-    text = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for key in ("f", "i", "g", "o", "c", "h", "c_prev", "fc", "ig"):
-        assert f"{values[key]:+.2f}" in text, key
-    svg = figures.svg_html(fig, "Cell.")
-    assert svg == figures.svg_html(lstm_figures.lstm_cell_figure(), "Cell.")
-    assert svg != figures.svg_html(lstm_figures.lstm_cell_figure(step=4), "Cell.")
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"step": 30}, r"step an int in \[0, 30\)"),
-        ({"unit": 3}, r"unit an int in \[0, 3\)"),
-        ({"step": 1.0}, "step an int"),
-    ],
-)
-def test_cell_diagram_rejects_bad_steps_and_units(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        lstm_figures.lstm_step_values(**kwargs)
-
-
-def test_first_step_starts_from_a_zero_state():
-    values = lstm_figures.lstm_step_values(step=0)
-    assert values["c_prev"] == 0.0 and values["h_prev"] == [0.0, 0.0, 0.0]
-    assert values["c"] == pytest.approx(values["ig"], abs=1e-6)
-
-
-# --------------------------------------------------------------------------------------
-# LSTM: tanh versus ReLU candidate
-# --------------------------------------------------------------------------------------
-
-
-def test_candidate_figure_plots_the_summary(page_results):
-    result = page_results["candidate"]
-    summary = lstm_figures.candidate_summary(result)
-    fig = lstm_figures.plot_candidate_growth(result)
-    for ax, (key, _, _) in zip(fig.axes, lstm_figures.CANDIDATE_PANELS):
-        bars = {container.get_label(): container for container in ax.containers}
-        for cand in summary:
-            line = bars[f"{cand} candidate"].lines[0]
-            np.testing.assert_allclose(line.get_xdata(), result["scales"])
-            np.testing.assert_allclose(line.get_ydata(), summary[cand][key].mean(1))
-    assert figures.svg_html(fig, "Candidates.") == figures.svg_html(
-        lstm_figures.plot_candidate_growth(result), "Candidates."
-    )
-
-
-def test_candidate_caption_claims(page_results):
-    """tanh: no write above 1, almost no saturated units; ReLU: largest write grows in proportion to
-    the input, and a growing share of units saturates."""
-    summary = lstm_figures.candidate_summary(page_results["candidate"])
-    scales = np.array(page_results["candidate"]["scales"])
-    tanh, relu = summary["tanh"], summary["relu"]
-    assert tanh["max_write"].max() <= 1.0 and tanh["saturated"].max() < 0.01
-    ratio = relu["max_write"].mean(1)[scales >= 2] / scales[scales >= 2]
-    assert ratio.max() / ratio.min() < 1.5  # in proportion to the input
-    assert relu["max_write"].mean(1)[-1] > 10
-    assert np.all(np.diff(relu["saturated"].mean(1)) >= -1e-3) and relu["saturated"].mean(1)[-1] > 0.1
-    assert np.all(relu["mean_abs_c"].mean(1)[-1] > 3 * tanh["mean_abs_c"].mean(1)[-1])
-    text = lstm_figures.candidate_text(page_results["candidate"])
-    assert "1.000 with the tanh candidate" in text
-
-
-def test_candidate_summary_rejects_a_bad_window(page_results):
-    with pytest.raises(ValueError, match=r"expected last in \[1, 300\]"):
-        lstm_figures.candidate_summary(page_results["candidate"], last=0)
-
-
-# --------------------------------------------------------------------------------------
-# LSTM: the gradient along the cell path
-# --------------------------------------------------------------------------------------
-
-
-def test_cell_gradient_figure_plots_the_measurements(small_gradients):
-    rnn, lstm = small_gradients
-    fig = lstm_figures.plot_cell_gradient(lstm, rnn)
-    for ax, path in zip(fig.axes, ("c", "cell_path")):
-        lines = lines_by_label(ax)
-        for bias in lstm["forget_biases"]:
-            np.testing.assert_allclose(
-                lines[f"LSTM, forget bias {bias:g}"].get_ydata(), lstm["curves"][str(bias)][path]["mean"]
-            )
-        rnn_line = next(line for label, line in lines.items() if label.startswith("tanh RNN"))
-        np.testing.assert_allclose(rnn_line.get_ydata(), rnn["curves"]["1.0"]["h"]["mean"])
-    table = lstm_figures.cell_gradient_table(lstm, rnn)
-    assert table.count("\n") == 2 + len(lstm["forget_biases"]) + 1
-
-
-def test_cell_gradient_caption_claims(page_results):
-    """Cell path shrinks about like sigma(b)^k; at bias 0 no better than the RNN; at bias 3 less than
-    a factor 1000 lost; through all paths slower than the RNN beyond a few steps; bias 3 does not shrink."""
-    lstm, rnn = page_results["lstm"], page_results["rnn"]["curves"]["1.0"]["h"]["mean"]
-    for bias in lstm["forget_biases"]:
-        curve = lstm["curves"][str(bias)]
-        k = curve["k"][-1]
-        ratio = curve["cell_path"]["mean"][-1] / curve["cell_path"]["mean"][0]
-        expected = (1 / (1 + math.exp(-bias))) ** k
-        assert expected / 10 < ratio < expected * 10, bias
-        c = np.array(curve["c"]["mean"])
-        assert np.all(c[10:] / c[0] > np.array(rnn[10:]) / rnn[0]), bias
-    assert lstm["curves"]["0.0"]["cell_path"]["mean"][-1] <= 10 * rnn[-1]
-    at_3 = lstm["curves"]["3.0"]
-    assert at_3["cell_path"]["mean"][-1] > 1e-3 * at_3["cell_path"]["mean"][0]
-    assert at_3["c"]["mean"][-1] >= at_3["c"]["mean"][0]
-
-
-# --------------------------------------------------------------------------------------
-# LSTM: holding a value across the recall gap
-# --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def recall_memory(page_results):
-    return lstm_figures.recall_memory(page_results["recall"])
-
-
-def test_recall_stores_weights_without_changing_its_other_results(page_results):
-    result = page_results["recall"]
-    assert set(result["cells"]["lstm"]) == {"accuracy", "loss", "steps_run"}
-    assert set(result["state_dicts"]["lstm"]) == {str(g) for g in result["gaps"]}
-    weights = result["state_dicts"]["lstm"]["10"]
-    assert "rnn.weight_ih_l0" in weights and isinstance(weights["rnn.weight_ih_l0"], torch.Tensor)
-
-
-def test_recall_gap_is_the_longest_solved_by_the_stored_run(page_results):
-    result = page_results["recall"]
-    gap = lstm_figures.recall_gap(result)
-    index = result["gaps"].index(gap)
-    assert result["cells"]["lstm"]["accuracy"][index][0] >= 0.9
-    assert all(accs[0] < 0.9 for g, accs in zip(result["gaps"], result["cells"]["lstm"]["accuracy"]) if g > gap)
-    with pytest.raises(ValueError, match="no stored lstm run reached accuracy"):
-        lstm_figures.recall_gap(result, min_accuracy=1.1)
-
-
-def test_recall_figure_plots_the_chosen_units(recall_memory):
-    m = recall_memory
-    fig = lstm_figures.plot_recall_memory(m)
-    for col, unit in enumerate(m["units"]):
-        ax_c, ax_f = fig.axes[col], fig.axes[len(m["units"]) + col]
-        assert f"unit {unit}" in ax_c.get_title()
-        subject0 = m["subject"] == 0
-        np.testing.assert_allclose(ax_c.get_lines()[0].get_ydata(), m["c"][:, subject0, unit].mean(1), rtol=1e-6)
-        np.testing.assert_allclose(ax_f.get_lines()[0].get_ydata(), m["f"][:, subject0, unit].mean(1), rtol=1e-6)
-    assert figures.svg_html(fig, "Recall.") == figures.svg_html(lstm_figures.plot_recall_memory(m), "Recall.")
-
-
-def test_recall_caption_claims(recall_memory):
-    """For subjects a unit encodes: forget gate above 0.8 from step 2 on, cell state monotone from
-    step 3; for the others the cell state stays near 0; the model names the subject."""
-    m = recall_memory
-    assert m["correct"].mean() > 0.9
-    for unit in m["units"]:
-        for s in np.unique(m["subject"]):
-            rows = m["subject"] == s
-            c, f = m["c"][:, rows, unit].mean(1), m["f"][:, rows, unit].mean(1)
-            if abs(c[-1]) >= 1:
-                assert f[2:-1].min() > 0.8, (unit, s)
-                steps = np.diff(c[3:])
-                assert np.all(steps > 0) or np.all(steps < 0), (unit, s)
-            else:
-                assert np.abs(c).max() < 1.2, (unit, s)
-    text = lstm_figures.recall_memory_text(m)
-    assert re.search(r"at least \d+% of the variance", text)
-    assert m["share"][:, m["units"]].min() > 0.5
-
-
-def test_recall_results_text_lists_every_gap(page_results):
-    text = lstm_figures.recall_results_text(page_results["recall"])
-    assert all(f"gap {g}:" in text for g in page_results["recall"]["gaps"]) and "chance 0.125" in text

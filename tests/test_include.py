@@ -18,5 +18,5 @@ def test_source_without_docstring_keeps_every_line_of_code():
 
 def test_source_without_docstring_of_a_method_and_of_code_that_has_none():
     bare = source(MinGRU.forward, docstring=False)
-    assert bare.startswith("```python\n    def forward(") and "return_gates=True" not in bare
+    assert bare.startswith("```python\ndef forward(") and "return_gates=True" not in bare  # dedented
     assert source(no_docstring, docstring=False) == source(no_docstring)

@@ -41,6 +41,11 @@ def test_report_table_lists_each_record_with_its_seeds_budget_and_cpu_seconds_an
     assert table[5] == "| **all 3** | 1 computed, **31.5 s** wall clock this build | | | **145.6** |"
 
 
+def test_an_entry_read_twice_is_listed_and_counted_once():
+    table = report_table(RECORDS + [dict(RECORDS[0], hit=True)], wall_seconds=31.5).splitlines()
+    assert len(table) == 2 + 3 + 1 and table[-1].endswith("| **145.6** |")
+
+
 def test_budget_reads_seeds_and_steps_wherever_the_config_keeps_them():
     assert budget({"seeds": (0, 1), "steps": 10}) == ("2", "10")
     assert budget({"train": {"steps": 2500}}) == ("–", "2,500")

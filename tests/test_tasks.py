@@ -145,3 +145,14 @@ def test_same_seed_same_data_different_seed_different_data():
     task = AddingProblem(T=30)
     assert torch.equal(task.sample(4, gen(5))[0], task.sample(4, gen(5))[0])
     assert not torch.equal(task.sample(4, gen(5))[0], task.sample(4, gen(6))[0])
+
+
+def test_a_held_out_corpus_halves_its_validation_files_into_validation_and_test():
+    whole, held = CharCorpus(), CharCorpus(held_out=True)
+    assert held.train_text == whole.train_text and held.vocab == whole.vocab
+    assert 0 < len(held.val_text) < len(whole.val_text)
+    x_val, _ = held.validation(8)
+    x_test, _ = held.test(8)
+    assert x_val.shape == x_test.shape and not torch.equal(x_val, x_test)
+    with pytest.raises(ValueError, match="held_out=True"):
+        whole.test()

@@ -1,4 +1,8 @@
-"""`python -m snippets.bench`: time `snippets.LSTM`/`GRU` against `torch.nn` and a naive loop."""
+"""`python -m snippets.bench`: time `snippets.LSTM`/`GRU` against `torch.nn` and a naive loop.
+
+`python -m snippets.bench --build REF [--turns N]` times the site's cold and warm builds of this
+working tree against commit REF instead (`snippets.bench.build`).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,17 @@ def main(argv: list[str] | None = None) -> None:
         "--compiled", action="store_true", help='also time snippets.fast.use("compiled") (compiles for minutes)'
     )
     parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
+    parser.add_argument(
+        "--build", metavar="REF", help="instead: time cold and warm site builds of this tree against commit REF"
+    )
+    parser.add_argument("--turns", type=positive, default=3, help="with --build: builds of each kind (default: 3)")
+    parser.add_argument("--keep", action="store_true", help="with --build: keep the temporary copies")
     args = parser.parse_args(argv)
+    if args.build:
+        from snippets.bench import build
+
+        build.main(args.build, args.turns, args.keep)
+        return
     if args.quick:
         args.repeats, args.hidden = 5, [128]
     print(f"machine: {machine()}")

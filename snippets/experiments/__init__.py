@@ -22,21 +22,27 @@ from .cost import (
     StepTimeConfig,
     layer_parameters,
     model_parameters,
+    paired_ratio,
     parameter_counts,
+    seconds_to_threshold,
     step_time,
     steps_to_threshold,
     task_sizes,
 )
 from .gradient_flow import (
     CandidateConfig,
+    CellGradientConfig,
     ExplodingConfig,
     GradientConfig,
+    TruncatedConfig,
     candidate_growth,
     exploding_gradients,
     gradient_decay_gru,
     gradient_decay_lstm,
     gradient_decay_rnn,
+    truncated_gradient,
 )
+from .lab import GateLabConfig, gate_lab
 from .modern import NumericsConfig, ParityConfig, ScanSpeedConfig, modern_numerics, parity, scan_speed
 from .real_text import (
     TextModelConfig,
@@ -49,7 +55,7 @@ from .real_text import (
     validation_texts,
 )
 from .reuse import SpeedConfig, speed
-from .runs import hidden_sizes, summarise
+from .runs import MODELS, band, hidden_sizes, summarise, sweep
 from .training import AddingConfig, CharConfig, CopyConfig, RecallConfig, adding_problem, char_model, copy_task, recall
 from .variants import (
     GRUFormsConfig,
@@ -68,18 +74,25 @@ __all__ = [
     "StepTimeConfig",
     "layer_parameters",
     "model_parameters",
+    "paired_ratio",
     "parameter_counts",
+    "seconds_to_threshold",
     "step_time",
     "steps_to_threshold",
     "task_sizes",
     "CandidateConfig",
     "ExplodingConfig",
     "GradientConfig",
+    "CellGradientConfig",
+    "TruncatedConfig",
+    "truncated_gradient",
     "candidate_growth",
     "exploding_gradients",
     "gradient_decay_gru",
     "gradient_decay_lstm",
     "gradient_decay_rnn",
+    "GateLabConfig",
+    "gate_lab",
     "TextModelConfig",
     "TextUnitsConfig",
     "busy_window",
@@ -96,8 +109,11 @@ __all__ = [
     "scan_speed",
     "SpeedConfig",
     "speed",
+    "MODELS",
+    "band",
     "hidden_sizes",
     "summarise",
+    "sweep",
     "AddingConfig",
     "CharConfig",
     "CopyConfig",
@@ -121,7 +137,6 @@ __all__ = [
 # What the site shows: (experiment, config); None is the experiment's default config.
 ALL = (
     (adding_problem, None),
-    (adding_problem, AddingConfig(match="params")),
     (copy_task, None),
     (recall, None),
     (char_model, None),
@@ -130,6 +145,7 @@ ALL = (
     (gradient_decay_gru, None),
     (exploding_gradients, None),
     (candidate_growth, None),
+    (truncated_gradient, None),
     (lstm_variants, None),
     (gru_forms, None),
     (gru_forms_same_weights, None),
@@ -137,19 +153,21 @@ ALL = (
 ALL += ((step_time, None), (text_model, None), (text_units, None))  # comparison and real-text pages
 ALL += ((speed, None),)  # reuse page
 ALL += ((parity, None), (modern_numerics, None), (scan_speed, None))  # modern-cells page
+ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and recall)
 
 
 # Experiments that train on the worker pool and need no other experiment's result: `run_all`
 # runs them side by side, so the pool stays busy while one of them waits for its slowest run.
-# The longest runs first (text_model is one run of half a minute), so none is left alone at the end.
+# The longest first (text_model is one run of half a minute; recall and the sweeps run in stages, each
+# waiting for the one before), so that no experiment is left alone at the end.
 SIDE_BY_SIDE = (
     text_model,
-    adding_problem,
-    copy_task,
     recall,
     char_model,
-    exploding_gradients,
+    adding_problem,
+    copy_task,
     lstm_variants,
+    exploding_gradients,
     gru_forms,
     parity,
 )

@@ -10,7 +10,7 @@ from .. import seeding, tasks, train
 from . import pool
 from .cache import experiment
 from .runs import check_cells
-from .training import AddingConfig, CharConfig, CopyConfig
+from .training import AddingConfig, CharConfig, CopyConfig, RecallConfig
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer: G
 
@@ -36,35 +36,27 @@ def model_parameters(cell: str, input_size: int, hidden_size: int, output_size: 
 
 
 def task_sizes() -> dict:
-    """Input, output and hidden size (and the batch and length of a step) of each comparison task."""
-    adding, copy, char = AddingConfig(), CopyConfig(), CharConfig()
+    """Input, output and hidden size (and the batch and length of a step) of each comparison task,
+    read off the experiments' default configs (`recall` at its longest-but-one gap, 20 by default)."""
+    adding, copy, recall, char = AddingConfig(), CopyConfig(), RecallConfig(), CharConfig()
     vocab = len(tasks.CharCorpus(seq_len=char.seq_len).vocab)
-    return {
-        "adding": {
-            "input_size": 2,
-            "output_size": 1,
-            "hidden_size": adding.hidden_size,
-            "batch_size": adding.batch_size,
-            "length": adding.T,
-            "args": {"T": adding.T},
-        },
-        "copy": {
-            "input_size": 10,
-            "output_size": 9,
-            "hidden_size": copy.hidden_size,
-            "batch_size": copy.batch_size,
-            "length": copy.T + 20,
-            "args": {"T": copy.T},
-        },
-        "char": {
-            "input_size": vocab,
-            "output_size": vocab,
-            "hidden_size": char.hidden_size,
-            "batch_size": char.batch_size,
-            "length": char.seq_len,
-            "args": {"seq_len": char.seq_len},
-        },
+    gap = sorted(recall.gaps)[-2] if len(recall.gaps) > 1 else recall.gaps[0]
+    recall_task = tasks.Recall(gap=gap)
+    rows = {
+        "adding": (2, 1, adding.hidden_size, adding.train.batch_size, adding.T, {"T": adding.T}),
+        "copy": (10, 9, copy.hidden_size, copy.train.batch_size, copy.T + 20, {"T": copy.T}),
+        "recall": (
+            recall_task.input_size,
+            recall_task.output_size,
+            recall.hidden_size,
+            recall.train.batch_size,
+            gap + 2,
+            {"gap": gap},
+        ),
+        "char": (vocab, vocab, char.hidden_size, char.train.batch_size, char.seq_len, {"seq_len": char.seq_len}),
     }
+    keys = ("input_size", "output_size", "hidden_size", "batch_size", "length", "args")
+    return {name: dict(zip(keys, row)) for name, row in rows.items()}
 
 
 def parameter_counts(
@@ -94,13 +86,22 @@ def parameter_counts(
 
 
 def steps_to_threshold(result: dict, threshold: float) -> dict:
-    """Per cell and seed: the first validation step with loss below `threshold`, or None if never."""
+    """Per model and seed: the first validation step with loss below `threshold`, or None if never."""
     out = {}
-    for cell, data in result["cells"].items():
-        out[cell] = [
+    for model, data in result["cells"].items():
+        out[model] = [
             next((s for s, v in zip(run["val_step"], run["val_loss"]) if v < threshold), None) for run in data["runs"]
         ]
     return out
+
+
+def seconds_to_threshold(steps: dict, step_seconds: dict, cells: dict) -> dict:
+    """`steps_to_threshold` in seconds: each step count times the median seconds of one training
+    step of its cell alone (`step_time`), so every model is timed as one run on this machine.
+
+    `step_seconds` is {cell: median seconds}, `cells` {model: cell}; None stays None.
+    """
+    return {m: [None if s is None else s * step_seconds[cells[m]] for s in per_seed] for m, per_seed in steps.items()}
 
 
 @dataclass(frozen=True)
@@ -108,24 +109,25 @@ class StepTimeConfig:
     """Seconds per training step (forward, backward, clipping, Adam) at each comparison task's sizes.
 
     One thread, one process, the cells interleaved step by step so that a slow moment of the
-    machine hits all three alike; `warmup` steps are dropped, the median of `repeats` is kept.
+    machine hits all of them alike (and a round's GRU/LSTM ratio compares steps taken side by
+    side); `warmup` rounds are dropped, `repeats` rounds kept.
     """
 
     cells: tuple = ("rnn", "lstm", "gru")
-    task_names: tuple = ("adding", "copy", "char")
-    warmup: int = 3
-    repeats: int = 11
-    seed: int = 0
+    task_names: tuple = ("adding", "copy", "recall", "char")
+    warmup: int = 5
+    repeats: int = 51
+    bootstrap: int = 2000
 
 
-def _time_steps(task_name: str, sizes: dict, config: StepTimeConfig) -> dict:
+def _time_steps(task_name: str, sizes: dict, config: StepTimeConfig, seed: int) -> dict:
     import time
 
     task = tasks.make_task(task_name, **sizes["args"])
-    g = seeding.data_generator(config.seed)
+    g = seeding.data_generator(seed)
     models = {}
     for cell in config.cells:
-        seeding.seed_everything(config.seed)
+        seeding.seed_everything(seed)
         model = train.SequenceModel(cell, task.input_size, sizes["hidden_size"], task.output_size)
         models[cell] = (model, torch.optim.Adam(model.parameters(), lr=1e-3))
     seconds = {cell: [] for cell in config.cells}
@@ -142,6 +144,21 @@ def _time_steps(task_name: str, sizes: dict, config: StepTimeConfig) -> dict:
     return {cell: s[config.warmup :] for cell, s in seconds.items()}
 
 
+def paired_ratio(a: list[float], b: list[float], resamples: int, seed: int = 0) -> dict:
+    """The per-round ratio a/b: its median and a 95 % bootstrap interval of the median (percentile
+    method, `resamples` resamples of the rounds), and the share of rounds with a > b."""
+    ratio = torch.tensor(a, dtype=torch.float64) / torch.tensor(b, dtype=torch.float64)
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, len(ratio), (resamples, len(ratio)), generator=g)
+    medians = ratio[picks].median(dim=1).values
+    return {
+        "median": float(ratio.median()),
+        "low": float(medians.quantile(0.025)),
+        "high": float(medians.quantile(0.975)),
+        "share_above_1": float((ratio > 1).double().mean()),
+    }
+
+
 def _cpu_name() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), or "" where there is none."""
     try:
@@ -153,21 +170,25 @@ def _cpu_name() -> str:
 
 @experiment("step_time")
 def step_time(config: StepTimeConfig = StepTimeConfig()) -> dict:
-    """Median seconds per training step per task and cell (torch.nn layers), with the machine's name."""
+    """Per task and cell: the seconds of each timed round and their median, min and max; per task
+    the paired GRU/LSTM ratio (`paired_ratio`); and the machine's name."""
     import platform
     import statistics
 
     check_cells(config.cells)
+    if config.repeats < 2:
+        raise ValueError(f"repeats must be at least 2, got {config.repeats!r}")
     sizes = task_sizes()
     out = {
         "machine": _cpu_name() or platform.machine(),
         "torch": str(torch.__version__),
         "threads": 1,
         "repeats": config.repeats,
+        "warmup": config.warmup,
         "tasks": {},
     }
     for name in config.task_names:
-        times = pool.in_process(_time_steps, [(name, sizes[name], config)])[0]
+        times = pool.in_process(_time_steps, [(name, sizes[name], config, seeding.seed(0))])[0]
         out["tasks"][name] = {
             "sizes": {k: v for k, v in sizes[name].items() if k != "args"},
             "cells": {
@@ -175,4 +196,6 @@ def step_time(config: StepTimeConfig = StepTimeConfig()) -> dict:
                 for cell, s in times.items()
             },
         }
+        if {"gru", "lstm"} <= set(times):
+            out["tasks"][name]["gru_over_lstm"] = paired_ratio(times["gru"], times["lstm"], config.bootstrap)
     return out

@@ -1,18 +1,30 @@
-"""The LSTM variants and the two forms of the GRU, trained and compared."""
+"""The LSTM variants and the two forms of the GRU, trained and compared.
+
+Both experiments are a `runs.sweep` (result format in `snippets.experiments.runs`) of models built
+on `snippets`' own layers (`_variant_layers`: the variants have no torch.nn twin), trained
+together per model by the ensemble's steps engine, which runs the step functions the pages show.
+Every run records its gate blocks' mean biases at every evaluation (`runs.bias_blocks`, the log's
+`probe`): how far each gate is open, and which way it drifts while the model is still at chance.
+"""
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
-from .. import seeding, tasks, train
+from .. import seeding
 from ..train import TrainConfig
 from . import pool
 from .cache import experiment
-from .runs import slim, summarise
+from .runs import sweep
+
+# The keep gate of each model: the block of its bias that decides how much of the old state stays
+# (the forget gate f of an LSTM or CIFG, the update gate z of a GRU; the 1997 cell has none, its
+# input gate i decides how much is written).
+KEEP_BLOCK = {"lstm": 1, "lstm_fb1": 1, "peephole": 1, "coupled": 0, "lstm1997": 0, "gru": 1, "cho_gru": 1}
 
 
 def _variant_layers() -> dict:
@@ -30,115 +42,53 @@ def _variant_layers() -> dict:
     }
 
 
-def _run_variant(
-    model_name: str, task_name: str, task_args: dict, hidden_size: int, config: dict, keep_weights: bool = False
-) -> dict:
-    """One training run of a `snippets` layer by model name (a job for the pool)."""
-    from ..variants import set_forget_bias
-
-    layer_class, forget_bias = _variant_layers()[model_name]
-    task = tasks.make_task(task_name, **task_args)
-    seeding.seed_everything(config["seed"])  # the same seed gives the same initial weights
-    layer = layer_class(task.input_size, hidden_size, batch_first=True)
-    if forget_bias is not None:
-        set_forget_bias(layer, forget_bias)
-    model = train.SequenceModel(model_name, task.input_size, hidden_size, task.output_size, layer=layer)
-    log = train.train(model, task, TrainConfig(**config), desc=f"{model_name} seed {config['seed']}")
-    log.update(model=model_name, n_params=train.count_parameters(model), hidden_size=hidden_size)
-    if keep_weights:
-        log["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    return slim(log)
-
-
-def _compare_models(
-    models, task_name: str, task_args: dict, seeds, hidden_size: int, config: TrainConfig, keep_weights_of=()
-) -> dict:
-    """Every model on every seed, same task, hidden size and budget; summaries per model."""
+def _compare_models(config) -> dict:
+    """`runs.sweep` of the config's models on its task, each on its `snippets` layer."""
     known = _variant_layers()
+    models = config.models
     if not models or any(m not in known for m in models):
         raise ValueError(f"models must be a non-empty subset of {sorted(known)}, got {models!r}")
-    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, at least one, got {seeds!r}")
-    task = tasks.make_task(task_name, **task_args)
-    jobs = [
-        (
-            m,
-            task_name,
-            task_args,
-            hidden_size,
-            {**asdict(config), "seed": seed},
-            m in keep_weights_of and seed == seeds[0],
-        )
-        for m in models
-        for seed in seeds
-    ]
-    logs = pool.run_jobs(_run_variant, jobs)
-    out = {
-        "baseline": task.baseline,
-        "task": task_name,
-        "task_args": dict(task_args),
-        "hidden_size": hidden_size,
-        "seeds": list(seeds),
-        "models": {},
-        "budget": {k: getattr(config, k) for k in ("steps", "batch_size", "lr", "clip", "target_loss")},
-    }
-    for m in models:
-        runs = [log for log in logs if log["model"] == m]
-        out["models"][m] = {
-            "n_params": runs[0]["n_params"],
-            "val_loss": summarise(runs),
-            "final_val_loss": [r["val_loss"][-1] for r in runs],
-            "final_val_accuracy": [r["val_accuracy"][-1] for r in runs],
-            "steps_run": [r["steps_run"] for r in runs],
-            "status": [r["status"] for r in runs],
-            "runs": runs,
-        }
+    names = {m: ("lstm" if known[m][0].__name__ == "LSTM" else m, known[m][1]) for m in models}
+    out = sweep(
+        config.task,
+        dict(config.task_args),
+        models,
+        seeding.seeds(config.seeds),
+        config.lrs,
+        {m: config.hidden_size for m in models},
+        config.train,
+        config.test_size,
+        config.sweep_seeds,
+        layers={m: known[m][0] for m in models},
+        known=names,
+    )
+    out["keep_block"] = {m: KEEP_BLOCK[m] for m in models}
     return out
 
 
 @dataclass(frozen=True)
 class VariantsConfig:
-    """Five LSTMs, same hidden size, on one task; Adam, clipping at 1, early stop at `target_loss`.
+    """Five LSTMs, same hidden size, on one task; Adam, clipping at 1, early stop at `train.target_loss`.
 
-    All five run on `snippets`' own time loop (the variants have no `torch.nn` twin).
+    All five run on `snippets`' own step functions (the variants have no `torch.nn` twin).
     """
 
     models: tuple = ("lstm", "lstm_fb1", "lstm1997", "peephole", "coupled")
     task: str = "recall"
     task_args: tuple = (("gap", 10),)  # at gap 20 every forget-gate model stayed at chance in 600 steps
-    seeds: tuple = (0, 1, 2)
+    seeds: int = 5
+    lrs: tuple = (1e-2, 3e-2)
+    sweep_seeds: int = 2
     hidden_size: int = 32
-    steps: int = 600
-    batch_size: int = 32
-    lr: float = 1e-2
-    target_loss: float | None = 0.05
-    eval_every: int = 25
-    val_size: int = 512
-
-
-def _variant_train_config(config) -> TrainConfig:
-    return TrainConfig(
-        steps=config.steps,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        clip=1.0,
-        eval_every=config.eval_every,
-        val_size=config.val_size,
-        target_loss=config.target_loss,
-    )
+    train: TrainConfig = TrainConfig(steps=600, batch_size=16, clip=1.0, eval_every=25, val_size=256, target_loss=0.05)
+    test_size: int = 1024
 
 
 @experiment("lstm_variants")
 def lstm_variants(config: VariantsConfig = VariantsConfig()) -> dict:
-    """Validation loss against steps per LSTM variant, over seeds, with parameter counts and baseline."""
-    return _compare_models(
-        config.models,
-        config.task,
-        dict(config.task_args),
-        config.seeds,
-        config.hidden_size,
-        _variant_train_config(config),
-    )
+    """Per LSTM variant: validation loss against steps (mean, 95 % CI), test loss and accuracy,
+    the learning rate chosen, the gate biases over training; parameter counts and baseline."""
+    return _compare_models(config)
 
 
 @dataclass(frozen=True)
@@ -148,28 +98,18 @@ class GRUFormsConfig:
     models: tuple = ("gru", "cho_gru")
     task: str = "recall"
     task_args: tuple = (("gap", 10),)  # at gap 20 both forms solved it on some seeds only
-    seeds: tuple = (0, 1, 2, 3, 4)
+    seeds: int = 5
+    lrs: tuple = (1e-2, 3e-2)
+    sweep_seeds: int = 2
     hidden_size: int = 32
-    steps: int = 600
-    batch_size: int = 32
-    lr: float = 1e-2
-    target_loss: float | None = 0.05
-    eval_every: int = 25
-    val_size: int = 512
+    train: TrainConfig = TrainConfig(steps=600, batch_size=16, clip=1.0, eval_every=25, val_size=256, target_loss=0.05)
+    test_size: int = 1024
 
 
 @experiment("gru_forms")
 def gru_forms(config: GRUFormsConfig = GRUFormsConfig()) -> dict:
-    """Both GRU forms trained side by side; the first seed's weights kept for gate traces."""
-    return _compare_models(
-        config.models,
-        config.task,
-        dict(config.task_args),
-        config.seeds,
-        config.hidden_size,
-        _variant_train_config(config),
-        keep_weights_of=config.models,
-    )
+    """Both GRU forms trained side by side (the first seed's weights kept, `cells[m]["runs"][0]`)."""
+    return _compare_models(config)
 
 
 def update_gate_extremes(hidden_size: int = 8, seed: int = 0) -> dict:
@@ -205,7 +145,7 @@ class SameWeightsConfig:
     input_size: int = 4
     hidden_size: int = 32
     batch: int = 64
-    seeds: tuple = (0, 1, 2)
+    seeds: int = 5
     bounds: tuple = (None, 1.0)  # None: torch.nn's default U(-1/sqrt(H), 1/sqrt(H))
 
 
@@ -246,18 +186,19 @@ def _same_weights_run(config: SameWeightsConfig, seed: int, bound: float | None)
 @experiment("gru_forms_same_weights")
 def gru_forms_same_weights(config: SameWeightsConfig = SameWeightsConfig()) -> dict:
     """Per weight scale: the two forms' output difference against time step, per seed."""
-    if config.T < 1 or config.batch < 1 or not config.seeds:
-        raise ValueError(f"T and batch must be >= 1 and seeds non-empty, got {config!r}")
+    if config.T < 1 or config.batch < 1:
+        raise ValueError(f"T and batch must be >= 1, got {config!r}")
+    seeds = seeding.seeds(config.seeds)
     out = {
         "T": config.T,
         "hidden_size": config.hidden_size,
         "input_size": config.input_size,
         "batch": config.batch,
-        "seeds": list(config.seeds),
+        "seeds": list(seeds),
         "bounds": {},
     }
     for bound in config.bounds:
-        runs = pool.in_process(functools.partial(_same_weights_run, config), [(seed, bound) for seed in config.seeds])
+        runs = pool.in_process(functools.partial(_same_weights_run, config), [(seed, bound) for seed in seeds])
         label = "default" if bound is None else str(bound)
         out["bounds"][label] = {
             "bound": 1 / math.sqrt(config.hidden_size) if bound is None else bound,

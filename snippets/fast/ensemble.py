@@ -602,6 +602,7 @@ def train_ensemble(
     keep_weights: bool = False,
     desc: str | None = None,
     init: Callable[[SequenceModel], None] | None = None,
+    probe: Callable[[dict[str, Tensor]], Tensor] | None = None,
 ) -> list[dict]:
     """Train the members `configs` (with `forget_biases`, one per member or None) as one batched model.
 
@@ -614,6 +615,10 @@ def train_ensemble(
     that layer instead of torch.nn's (`cell` then only names the model). `engine`: `"auto"`,
     `"bptt"`, `"loop"` or `"steps"` (module docstring). `init`, if given, is called on each member's
     model after it is built, to change its initial weights in place (e.g. rescale $W_{hh}$).
+
+    `probe`, if given, is called with the stacked weights ({name: (K, ...)}) of the members still
+    training, before the first step and at every evaluation (before members leave); row k of the
+    tensor it returns goes into member k's log as `probe` (a list: step 0, then one per `val_step`).
     """
     biases, engine = check_members(cell, configs, forget_biases, layer, engine)
     configs, first = list(configs), configs[0]
@@ -629,6 +634,8 @@ def train_ensemble(
     val_x, val_y = _validation(task, configs, dtype)
     members = _Members(list(range(len(configs))), params, Optimizer(first.optimizer, params, [c.lr for c in configs]))
     logs = [_new_log() for _ in configs]
+    if probe is not None:
+        _record_probe(probe, members, logs)
     share, start = 0.0, time.perf_counter()  # share: seconds per member so far (all here took every step)
 
     bar = tqdm(range(1, first.steps + 1), desc=desc or f"{cell} x{len(configs)}", disable=None, delay=2.0, leave=False)
@@ -659,6 +666,8 @@ def train_ensemble(
         for m in members.ids:
             logs[m]["seconds"].append(share)
         if step % first.eval_every == 0 or step == first.steps:
+            if probe is not None:
+                _record_probe(probe, members, logs)
             _record_validation(members, logs, configs, step, forward, task, hidden_size, val_x, val_y, start)
         if not members.ids:
             break
@@ -669,6 +678,13 @@ def train_ensemble(
         _finish(logs[m], members, m, configs[m], models[0], hidden_size, engine, keep_weights)
         for m in range(len(configs))
     ]
+
+
+@torch.no_grad()
+def _record_probe(probe: Callable, members: _Members, logs: list[dict]) -> None:
+    values = probe({name: p.detach() for name, p in members.params.items()}).tolist()
+    for m, row in zip(members.ids, values):
+        logs[m].setdefault("probe", []).append(row)
 
 
 def _record_validation(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 from contextlib import contextmanager
 from html import escape
@@ -54,6 +55,9 @@ THEME = {
     "legend.frameon": False,
     "font.size": 10,
     "font.family": "sans-serif",
+    # Written into every text element of the SVG: a short list (matplotlib lays out with DejaVu Sans,
+    # which it ships; the browser takes the first font it has).
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
     "lines.linewidth": 1.6,
     "figure.dpi": 100,
     # Text stays text (selectable, scales with the page); browsers substitute a sans-serif font.
@@ -121,7 +125,104 @@ def _render(fig: Figure) -> str:
     with theme():
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", transparent=True, bbox_inches="tight", metadata={"Date": None})
-    return _strip_prolog(buffer.getvalue())
+    return _compact(_strip_prolog(buffer.getvalue()))
+
+
+_GEOMETRY = re.compile(r'\b(d|x|y|x1|x2|y1|y2|width|height|transform|points|viewBox)="([^"]*)"')
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def _compact(svg: str) -> str:
+    """Coordinates to 0.1 pt (a seventh of a pixel: invisible), a path on one line, "L" said once.
+
+    Matplotlib writes six decimals and a line per vertex; a page of curves with confidence bands,
+    each drawn twice (desktop and phone), would weigh megabytes.
+    """
+
+    def tenth(number: re.Match) -> str:
+        text = f"{float(number.group()):.1f}"
+        return text[:-2] if text.endswith(".0") else text
+
+    def attribute(match: re.Match) -> str:
+        if match.group(1) == "d":
+            return f'd="{_lines_once(_DECIMAL.sub(tenth, _simplified(match.group(2))))}"'
+        return f'{match.group(1)}="{_DECIMAL.sub(tenth, match.group(2))}"'
+
+    svg = _GEOMETRY.sub(attribute, svg)
+    referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
+    return re.sub(r'<g id="([^"]+)"', lambda m: m.group() if m.group(1) in referenced else "<g", svg)
+
+
+_PATH_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+TOLERANCE = 0.25  # pt: a third of a pixel; a vertex nearer than this to the line through its neighbours goes
+
+
+def _simplified(path: str) -> str:
+    """A path of straight segments (M, L, z only) with the vertices that change nothing drawn left out.
+
+    Ramer-Douglas-Peucker at `TOLERANCE`: a curve that is a straight line on its axes (a decay on a
+    log scale) needs its two ends only. Paths with curves (markers, circles) are left as they are.
+    """
+    tokens = _PATH_TOKEN.findall(path)
+    if any(t.isalpha() and t not in "MLzZ" for t in tokens):
+        return path
+    out, points, closed = [], [], False
+
+    def flush():
+        if points:
+            kept = _rdp(points)
+            out.append("M " + " L ".join(f"{x!r} {y!r}" for x, y in kept) + (" z" if closed else ""))
+
+    numbers = []
+    for token in tokens + ["M"]:
+        if token in ("M", "z", "Z"):
+            points.extend(zip(numbers[0::2], numbers[1::2]))
+            numbers = []
+            if token == "M":
+                flush()
+                points, closed = [], False
+            else:
+                closed = True
+        elif token != "L":
+            numbers.append(float(token))
+    return " ".join(out)
+
+
+def _rdp(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Ramer-Douglas-Peucker: the vertices of `points` that lie farther than `TOLERANCE` from a simpler line."""
+    if len(points) < 3:
+        return points
+    keep, stack = {0, len(points) - 1}, [(0, len(points) - 1)]
+    while stack:
+        first, last = stack.pop()
+        (x0, y0), (x1, y1) = points[first], points[last]
+        length = math.hypot(x1 - x0, y1 - y0)
+        farthest, index = 0.0, None
+        for k in range(first + 1, last):
+            x, y = points[k]
+            if length:
+                distance = abs((x1 - x0) * (y0 - y) - (x0 - x) * (y1 - y0)) / length
+            else:
+                distance = math.hypot(x - x0, y - y0)
+            if distance > farthest:
+                farthest, index = distance, k
+        if index is not None and farthest > TOLERANCE:
+            keep.add(index)
+            stack += [(first, index), (index, last)]
+    return [points[k] for k in sorted(keep)]
+
+
+def _lines_once(path: str) -> str:
+    """Path data with every "L" that follows an M or L dropped: SVG repeats the last command by itself
+    (after an M, further pairs are lines too). After C, Q and the rest an L is kept."""
+    out, previous = [], None
+    for token in path.split():
+        if token == "L" and previous in ("M", "L"):
+            continue
+        if token.isalpha():
+            previous = "L" if token == "M" else token
+        out.append(token)
+    return " ".join(out)
 
 
 def _finish(svg: str, alt: str, name: str | None) -> str:
@@ -151,6 +252,10 @@ def _recolor(svg: str) -> str:
 def _label(svg: str, alt: str, prefix: str) -> str:
     # Black text carries no fill of its own: fill="currentColor" on the root makes it follow too.
     opening = svg[: svg.index(">") + 1]
-    attributes = f' id="{prefix}" class="snippets-figure" role="img" aria-label="{escape(alt)}" fill="currentColor"'
+    # data-search-exclude: tick labels and legends are not text to search (Material's search plugin).
+    attributes = (
+        f' id="{prefix}" class="snippets-figure" role="img" aria-label="{escape(alt)}" fill="currentColor"'
+        ' data-search-exclude=""'
+    )
     labelled = opening[:-1] + attributes + ">" + f"\n <title>{escape(alt, quote=False)}</title>"
     return labelled + svg[len(opening) :]

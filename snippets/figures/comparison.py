@@ -1,22 +1,36 @@
-"""Figures, tables and sentences of the comparison page (RNN vs LSTM vs GRU).
+"""Figures, tables, facts and claims of the comparison page (RNN vs LSTM vs GRU).
 
 Every function takes the data of an experiment in `snippets.experiments` (or a count table from
-`parameter_counts`) and returns a matplotlib `Figure` or Markdown text; none runs a model.
+`parameter_counts`) and returns a matplotlib `Figure`, a Markdown table, a dict of facts (numbers
+as text, for the page's own sentences) or a `Claim`; none runs a model.
+
+Bands and ± are 95 % confidence intervals of the mean over seeds (`experiments.stats.mean_ci95`).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 
 from matplotlib.figure import Figure
 
-from snippets.figures import COLORS, LINESTYLES, theme
+from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
 
-CELLS = ("rnn", "lstm", "gru")
-LABELS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
-STYLE = {cell: {"color": COLORS[k], "linestyle": LINESTYLES[k]} for k, cell in enumerate(CELLS)}
+MODELS = ("rnn", "lstm", "lstm_fb1", "lstm_fb3", "gru")
+LABELS = {
+    "rnn": "tanh RNN",
+    "lstm": "LSTM",
+    "lstm_fb1": "LSTM, forget bias 1",
+    "lstm_fb3": "LSTM, forget bias 3",
+    "gru": "GRU",
+}
+STYLE = {m: {"color": COLORS[k], "linestyle": LINESTYLES[k]} for k, m in enumerate(("rnn", "lstm", "gru", "lstm_fb1"))}
+STYLE["lstm_fb3"] = {"color": COLORS[4], "linestyle": LINESTYLES[4]}
+MARKERS = {"rnn": "o", "lstm": "s", "lstm_fb1": "D", "lstm_fb3": "^", "gru": "v"}
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 BITS = 1 / math.log(2)
+TASKS = ("adding", "copy", "recall", "char")
+NAMES = {"adding": "adding problem", "copy": "copy task", "recall": "recall", "char": "character model"}
 
 # How each task's curves are drawn: title, y label, baseline label, loss scale, log y axis.
 PANELS = {
@@ -42,42 +56,110 @@ def _baseline(result: dict, task: str) -> float:
     return result["baseline_bpc"] if task == "char" else result["baseline"]
 
 
-def plot_curves(ax, result: dict, task: str) -> None:
-    """Mean validation loss over seeds (line) and its min-max range (band) per cell, and the baseline."""
+def ci(values) -> tuple[float, float, float]:
+    """Mean of `values` and the low and high ends of its 95 % confidence interval (Student t)."""
+    from snippets.experiments.stats import mean_ci95
+
+    mean, low, high = mean_ci95([float(v) for v in values])
+    return float(mean), float(low), float(high)
+
+
+def fmt_ci(values, fmt: str = ".3g", scale: float = 1.0) -> str:
+    """ "mean ± half-width" of the 95 % CI (the half-width printed to the same precision)."""
+    mean, low, _ = ci([v * scale for v in values])
+    return f"{format(mean, fmt)} ± {format(mean - low, fmt)}"
+
+
+# -- curves ----------------------------------------------------------------------------------------
+
+
+def plot_curves(ax, result: dict, task: str, legend: bool = True) -> None:
+    """Per model: the mean validation loss over seeds (line) and its 95 % CI (band); the baseline."""
     _check_task(task)
     title, ylabel, base_label, scale, log = PANELS[task]
-    for cell, data in result["cells"].items():
-        curve = data["val_loss"]
-        n = len(data["final_val_loss"])
+    for model, data in result["cells"].items():
+        curve = geometric_band(data["runs"]) if log else data["val_loss"]
         ax.fill_between(
             curve["step"],
-            [v * scale for v in curve["min"]],
-            [v * scale for v in curve["max"]],
-            color=STYLE[cell]["color"],
+            [v * scale for v in curve["low"]],
+            [v * scale for v in curve["high"]],
+            color=STYLE[model]["color"],
             alpha=0.18,
             linewidth=0,
         )
-        ax.plot(
-            curve["step"],
-            [v * scale for v in curve["mean"]],
-            **STYLE[cell],
-            label=f"{LABELS[cell]} (H = {result['hidden_size'][cell]}, mean of {n})",
-        )
+        ax.plot(curve["step"], [v * scale for v in curve["mean"]], **STYLE[model], label=LABELS[model])
     ax.axhline(_baseline(result, task), color="#000000", linestyle=(0, (2, 2)), linewidth=1.2, label=base_label)
     if log:
         ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
     ax.set_xlabel("training step (updates)")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    ax.set_xlim(0, result["train"]["steps"])
 
 
-def curves_figure(result: dict, task: str) -> Figure:
-    """One task's validation curves: mean over seeds, min-max band, baseline."""
+def geometric_band(runs: list[dict]) -> dict:
+    """The geometric mean of the runs' validation losses per evaluation and its 95 % CI: the mean and
+    CI of log(loss), exponentiated (runs stopped early hold their last value). On a log axis the
+    arithmetic CI of a loss spanning decades would reach below zero."""
+    from snippets.experiments.runs import band
+
+    logged = [{"val_step": r["val_step"], "val_loss": [math.log(v) for v in r["val_loss"]]} for r in runs]
+    b = band(logged)
+    return {key: [math.exp(v) for v in b[key]] if key != "step" else b[key] for key in ("step", "mean", "low", "high")}
+
+
+def curves_figure(result: dict, task: str, narrow: bool = False) -> Figure:
+    """One task's validation curves: mean over seeds, 95 % CI band, baseline; legend above the axes.
+
+    `narrow`: the same at `PHONE_WIDTH` for a phone.
+    """
+    _check_task(task)
     with theme():
-        fig = Figure(figsize=(7, 3.8), layout="constrained")
-        plot_curves(fig.add_subplot(), result, task)
+        fig = Figure(figsize=(PHONE_WIDTH, 3.9) if narrow else (7, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        plot_curves(ax, result, task)
+        ax.set_title(PANELS[task][0], fontsize=10)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
     return fig
+
+
+def recall_figure(result: dict, narrow: bool = False) -> Figure:
+    """Test accuracy against gap: per model every seed (a dot) and the mean with its 95 % CI (a bar).
+
+    The dots of a model sit side by side at each gap; chance is the dashed line.
+    """
+    models = list(result["cells"])
+    gaps = result["gaps"]
+    with theme():
+        fig = Figure(figsize=(PHONE_WIDTH, 4.2) if narrow else (7, 3.4), layout="constrained")
+        ax = fig.add_subplot()
+        width = 0.8 / len(models)
+        for k, m in enumerate(models):
+            acc = result["cells"][m]["accuracy"]
+            xs = [g + (k - (len(models) - 1) / 2) * width for g in range(len(gaps))]
+            for x, per_seed in zip(xs, acc):
+                ax.scatter([x] * len(per_seed), per_seed, s=9, color=STYLE[m]["color"], alpha=0.55, linewidths=0)
+            means = [ci(a) for a in acc]
+            ax.errorbar(
+                xs,
+                [mu for mu, _, _ in means],
+                yerr=[[mu - lo for mu, lo, _ in means], [hi - mu for mu, _, hi in means]],
+                fmt=MARKERS[m],
+                color=STYLE[m]["color"],
+                markersize=5,
+                capsize=2,
+                linewidth=1.2,
+                label=LABELS[m],
+            )
+        ax.axhline(result["chance_accuracy"], color="#000000", linestyle=(0, (2, 2)), linewidth=1.2, label="chance")
+        ax.set_xticks(range(len(gaps)), [str(g) for g in gaps])
+        ax.set_xlabel("gap (distractors between the subject and the query)")
+        ax.set_ylabel("test accuracy")
+        ax.set_ylim(0, 1.05)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
+    return fig
+
+
+# -- parameters ------------------------------------------------------------------------------------
 
 
 def fmt_params(n: int) -> str:
@@ -105,7 +187,8 @@ def parameter_table(counts: dict, input_size: int, output_size: int) -> str:
 
 def parameter_section(task: str, sizes: dict, match: str = "hidden") -> str:
     """The parameter table of one task's sizes (`experiments.task_sizes()[task]`), equal H or matched."""
-    _check_task(task)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     return parameter_table(_counts(sizes, match), sizes["input_size"], sizes["output_size"])
 
 
@@ -115,174 +198,644 @@ def _counts(sizes: dict, match: str = "hidden") -> dict:
     return experiments.parameter_counts(sizes["input_size"], sizes["hidden_size"], sizes["output_size"], match=match)
 
 
-def parameter_claim_section(sizes: dict) -> str:
-    """`parameter_claim` at one task's sizes (`experiments.task_sizes()[task]`)."""
-    return parameter_claim(_counts(sizes))
+def parameter_facts(task: str = "char") -> dict:
+    """The GRU's and the LSTM's layer and model at one task's sizes, and their ratios, as text."""
+    from snippets import experiments
+
+    counts = _counts(experiments.task_sizes()[task])
+    lstm, gru = counts["lstm"], counts["gru"]
+    return {
+        "hidden": str(gru["hidden_size"]),
+        "gru_layer": fmt_params(gru["layer_counted"]),
+        "lstm_layer": fmt_params(lstm["layer_counted"]),
+        "layer_ratio": f"{gru['layer_counted'] / lstm['layer_counted']:.0%}",
+        "model_ratio": f"{gru['model_counted'] / lstm['model_counted']:.0%}",
+    }
 
 
-def threshold_table(steps: dict, threshold: float, budget: int, unit: str = "") -> str:
-    """Markdown table: per cell and seed, the first evaluated step below `threshold` (or not reached)."""
-    n = max(len(v) for v in steps.values())
-    rows = ["| cell | " + " | ".join(f"seed {k}" for k in range(n)) + " |", "| --- |" + " ---: |" * n]
-    for cell, per_seed in steps.items():
-        cells = [f"{s:,}" if s is not None else f"not within {budget:,}" for s in per_seed]
-        rows.append(f"| {LABELS[cell]} | " + " | ".join(cells) + " |")
-    return "\n".join(rows) + f"\n\nThreshold: validation loss below {threshold:.3g}{unit}.\n"
+def gru_layer_is_three_quarters() -> Claim:
+    """At equal hidden size a GRU layer has exactly three quarters of an LSTM layer's parameters, at
+    every comparison task's sizes (counted off the built modules)."""
+    from snippets import experiments
+
+    ratios = {}
+    for task, sizes in experiments.task_sizes().items():
+        counts = _counts(sizes)
+        ratios[task] = (counts["gru"]["layer_counted"], counts["lstm"]["layer_counted"])
+    holds = all(4 * g == 3 * s for g, s in ratios.values())
+    return Claim(holds, "; ".join(f"{t}: {g} / {s}" for t, (g, s) in ratios.items()))
+
+
+# -- the protocol ----------------------------------------------------------------------------------
+
+
+def protocol_table() -> str:
+    """Markdown table: per task, the sizes, budget, learning-rate grid, seeds and the test data."""
+    from snippets import experiments as ex
+
+    a, c, r, ch = ex.AddingConfig(), ex.CopyConfig(), ex.RecallConfig(), ex.CharConfig()
+    rows = [
+        ("adding problem", f"T = {a.T}", a.hidden_size, a.train, a.lrs, a.seeds, f"{a.test_size:,} sequences"),
+        ("copy task", f"T = {c.T}", c.hidden_size, c.train, c.lrs, c.seeds, f"{c.test_size:,} sequences"),
+        (
+            "recall",
+            "gaps " + ", ".join(map(str, r.gaps)),
+            r.hidden_size,
+            r.train,
+            r.lrs,
+            r.seeds,
+            f"{r.test_size:,} sequences per gap",
+        ),
+        ("character model", f"windows of {ch.seq_len}", ch.hidden_size, ch.train, ch.lrs, ch.seeds, "held-out files"),
+    ]
+    lines = [
+        "| task | length | $H$ | updates × batch | stop below | eval every | learning rates | seeds | test data |",
+        "| --- | --- | ---: | --- | ---: | ---: | --- | ---: | --- |",
+    ]
+    for name, length, h, t, lrs, seeds, test in rows:
+        stop = "–" if t.target_loss is None else f"{t.target_loss:g}"
+        grid = ", ".join(f"{lr:g}" for lr in lrs)
+        lines.append(
+            f"| {name} | {length} | {h} | {t.steps:,} × {t.batch_size} | {stop} | {t.eval_every} | {grid} "
+            f"| {seeds} | {test} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def chosen_lr_table(results: dict) -> str:
+    """Markdown table: the learning rate each model's sweep chose, per task (recall: per gap)."""
+    models = [m for m in MODELS if any(m in r.get("cells", {}) for r in results.values())]
+    lines = ["| task | " + " | ".join(LABELS[m] for m in models) + " |", "| --- |" + " ---: |" * len(models)]
+    for task, result in results.items():
+        if task == "recall":
+            for gap in result["gaps"]:
+                cells = result["by_gap"][str(gap)]["cells"]
+                row = [f"{cells[m]['lr']:g}" if m in cells else "–" for m in models]
+                lines.append(f"| recall, gap {gap} | " + " | ".join(row) + " |")
+        else:
+            row = [f"{result['cells'][m]['lr']:g}" if m in result["cells"] else "–" for m in models]
+            lines.append(f"| {NAMES[task]} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def sweep_table(result: dict, scale: float = 1.0, fmt: str = ".3g") -> str:
+    """Markdown table: each model's validation score at every learning rate tried (mean over seeds,
+    the chosen one in bold), and how many seeds reached the target loss there."""
+    lrs = result["lrs"]
+    lines = ["| model | " + " | ".join(f"lr {lr:g}" for lr in lrs) + " |", "| --- |" + " ---: |" * len(lrs)]
+    for m, data in result["cells"].items():
+        entries = []
+        for lr, score, solved in zip(lrs, data["sweep"]["score"], data["sweep"]["solved"]):
+            text = format(score * scale, fmt) if math.isfinite(score) else "diverged"
+            if result["train"]["target_loss"] is not None:
+                text += f" ({solved}/{len(result['seeds'])})"
+            entries.append(f"**{text}**" if lr == data["lr"] else text)
+        lines.append(f"| {LABELS[m]} | " + " | ".join(entries) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- test results ----------------------------------------------------------------------------------
+
+
+def _test_values(result: dict, task: str, model: str) -> list[float]:
+    data = result["cells"][model]
+    return data["test_bpc"] if task == "char" else data["test_loss"]
+
+
+def test_table(adding: dict, copy: dict, char: dict) -> str:
+    """Markdown table: per task and model, the test loss (mean ± 95 % CI over seeds), and the
+    copy task's symbol accuracy beside its cross-entropy."""
+    models = [m for m in MODELS if m in adding["cells"]]
+    lines = [
+        "| task (test metric) | " + " | ".join(LABELS[m] for m in models) + " | baseline |",
+        "| --- |" + " ---: |" * (len(models) + 1),
+    ]
+    for task, result, metric in (
+        ("adding", adding, "MSE"),
+        ("copy", copy, "cross-entropy, nats/step"),
+        ("char", char, "bits per character"),
+    ):
+        row = [fmt_ci(_test_values(result, task, m)) for m in models]
+        lines.append(f"| {NAMES[task]} ({metric}) | " + " | ".join(row) + f" | {_baseline(result, task):.3g} |")
+        if task == "copy":
+            acc = [fmt_ci(result["cells"][m]["test_accuracy"], ".0%") for m in models]
+            lines.append("| copy task (symbols right) | " + " | ".join(acc) + f" | {1 / 8:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+def per_seed_table(result: dict, task: str) -> str:
+    """Markdown table: per model and seed, the test loss (bits for the character model) and accuracy,
+    steps run and how the run ended."""
+    scale = BITS if task == "char" else 1.0
+    lines = [
+        "| model | seed | lr | test loss | test accuracy | steps run | ended |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for m, data in result["cells"].items():
+        for k, seed in enumerate(result["seeds"]):
+            lines.append(
+                f"| {LABELS[m]} | {seed} | {data['lr']:g} | {data['test_loss'][k] * scale:.4g} | "
+                f"{data['test_accuracy'][k]:.3f} | {data['steps_run'][k]:,} | {data['status'][k]} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# -- steps and seconds to a threshold --------------------------------------------------------------
+
+
+def _thresholds(result: dict, task: str) -> float:
+    """The threshold of `task` in its loss units: the adding problem's and recall's target loss,
+    90 % of the copy task's baseline, 2.5 bits per character."""
+    if task == "copy":
+        return 0.9 * result["baseline"]
+    if task == "char":
+        return 2.5 / BITS
+    return result["train"]["target_loss"]
+
+
+def threshold_data(result: dict, task: str, step_time: dict, time_task: str | None = None) -> dict:
+    """Per model: updates to the threshold per seed (None: not within the budget), and the same in
+    seconds (updates × the median step time of the cell alone, `experiments.seconds_to_threshold`)."""
+    from snippets.experiments import seconds_to_threshold, steps_to_threshold
+
+    threshold = _thresholds(result, task)
+    steps = steps_to_threshold(result, threshold)
+    medians = {c: d["median"] for c, d in step_time["tasks"][time_task or task]["cells"].items()}
+    cells = {m: result["cells"][m]["cell"] for m in result["cells"]}
+    return {"threshold": threshold, "steps": steps, "seconds": seconds_to_threshold(steps, medians, cells)}
+
+
+def _median_text(values: list, fmt: str) -> str:
+    reached = [v for v in values if v is not None]
+    if not reached:
+        return "–"
+    text = format(statistics.median(reached), fmt)
+    return text if len(reached) == len(values) else f"{text} ({len(reached)}/{len(values)})"
+
+
+def threshold_table(rows: list[tuple[str, dict]]) -> str:
+    """Markdown table: per task and model, the median updates and the median seconds to the task's
+    threshold over the seeds that reached it (their count in brackets when not all did)."""
+    models = [m for m in MODELS if any(m in d["steps"] for _, d in rows)]
+    lines = [
+        "| task (threshold) | " + " | ".join(LABELS[m] for m in models) + " |",
+        "| --- |" + " ---: |" * len(models),
+    ]
+    for name, data in rows:
+        cells = [
+            f"{_median_text(data['steps'][m], ',.0f')} upd. / {_median_text(data['seconds'][m], '.1f')} s"
+            if m in data["steps"] and _n(data["steps"][m])
+            else ("not reached" if m in data["steps"] else "–")
+            for m in models
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- time per step ---------------------------------------------------------------------------------
 
 
 def timing_table(result: dict) -> str:
-    """Markdown table: median milliseconds per training step, per task and cell, with min-max."""
-    names = {"adding": "adding problem", "copy": "copy task", "char": "character model"}
+    """Markdown table: median milliseconds per training step, per task and cell, and the paired
+    GRU/LSTM ratio (median over rounds, 95 % bootstrap interval)."""
     cells = list(next(iter(result["tasks"].values()))["cells"])
     rows = [
-        "| task (batch x steps, H) | " + " | ".join(LABELS[c] for c in cells) + " | GRU / LSTM |",
+        "| task (batch × steps, H) | " + " | ".join(LABELS[c] for c in cells) + " | GRU / LSTM, per round |",
         "| --- |" + " ---: |" * (len(cells) + 1),
     ]
     for task, data in result["tasks"].items():
-        s = data["sizes"]
-        times = data["cells"]
-        entries = [
-            f"{1e3 * times[c]['median']:.1f} ({1e3 * times[c]['min']:.1f}-{1e3 * times[c]['max']:.1f})" for c in cells
-        ]
-        ratio = (
-            f"{times['gru']['median'] / times['lstm']['median']:.2f}" if "gru" in times and "lstm" in times else "n/a"
-        )
+        s, times = data["sizes"], data["cells"]
+        entries = [f"{1e3 * times[c]['median']:.1f}" for c in cells]
+        r = data.get("gru_over_lstm")
+        ratio = f"{r['median']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" if r else "n/a"
         rows.append(
-            f"| {names.get(task, task)} ({s['batch_size']} x {s['length']}, {s['hidden_size']}) | "
+            f"| {NAMES.get(task, task)} ({s['batch_size']} × {s['length']}, {s['hidden_size']}) | "
             + " | ".join(entries)
             + f" | {ratio} |"
         )
     return "\n".join(rows) + "\n"
 
 
-def budget_line(name: str, config) -> str:
-    """One sentence stating an experiment's budget, read off its config."""
-    fields = ", ".join(f"{k} = {v}" for k, v in vars(config).items() if k not in ("cells", "variant"))
-    return f"`{name}`: {fields}."
+# -- facts and claims for the page's sentences -----------------------------------------------------
 
 
-def parameter_claim(counts: dict) -> str:
-    """The claim 'the GRU has fewer parameters', measured at one equal hidden size."""
-    lstm, gru = counts["lstm"], counts["gru"]
-    layer = gru["layer_counted"] / lstm["layer_counted"]
-    model = gru["model_counted"] / lstm["model_counted"]
-    return (
-        f"At equal hidden size $H = {gru['hidden_size']}$ the GRU layer has "
-        f"{fmt_params(gru['layer_counted'])} parameters against the LSTM's {fmt_params(lstm['layer_counted'])}: "
-        f"exactly {layer:.0%} (3 weight blocks against 4), and {model:.0%} of the whole model once the "
-        f"read-out, which both share, is counted."
-    )
-
-
-def speed_claim(steps: dict, task: str, budget: int) -> str:
-    """Per seed, which of LSTM and GRU reached the threshold first, as a sentence."""
-    lstm, gru = steps["lstm"], steps["gru"]
-    never = float("inf")
-    lstm, gru = ([never if s is None else s for s in steps_of] for steps_of in (lstm, gru))
-    gru_first = sum(g < s for s, g in zip(lstm, gru))
-    lstm_first = sum(s < g for s, g in zip(lstm, gru))
-    ties = len(lstm) - gru_first - lstm_first
-    return (
-        f"{task}: the GRU got there first on {gru_first} of {len(lstm)} seeds, the LSTM on {lstm_first}"
-        + (f", {ties} tied (or neither within {budget:,} steps)" if ties else "")
-        + "."
-    )
-
-
-def final_loss_line(result: dict, task: str) -> str:
-    """Final validation loss per cell, mean and range over seeds, in the panel's units."""
-    _check_task(task)
-    scale = PANELS[task][3]
-    parts = []
-    for cell, data in result["cells"].items():
-        v = [x * scale for x in data["final_val_loss"]]
-        parts.append(f"{LABELS[cell]} {sum(v) / len(v):.3g} ({min(v):.3g} to {max(v):.3g})")
-    return "; ".join(parts) + f"; baseline {_baseline(result, task):.3g}."
-
-
-def budgets() -> str:
-    """The comparison experiments' budgets as a Markdown list, read off their default configs."""
+def _results() -> dict:
     from snippets import experiments as ex
 
-    lines = [("adding_problem", ex.AddingConfig()), ("copy_task", ex.CopyConfig()), ("char_model", ex.CharConfig())]
-    return "\n".join(f"- {budget_line(name, config)}" for name, config in lines) + "\n"
+    return {"adding": ex.adding_problem(), "copy": ex.copy_task(), "recall": ex.recall(), "char": ex.char_model()}
 
 
-def _status(result: dict, task: str, cell: str) -> str:
-    """How a cell's seeds ended, against the baseline: solved, below it, or still at it."""
-    data, base = result["cells"][cell], result["baseline"]
-    n = len(data["final_val_loss"])
-    solved = sum(s == "solved" for s in data["status"])
-    near = sum(v >= 0.95 * base for v in data["final_val_loss"])
-    if solved:
-        return f"solved on {solved} of {n} seeds (stopped early)"
-    if near == n:
-        return f"did not leave the baseline on any of {n} seeds (final loss at least 95% of it)"
-    best = min(data["final_val_loss"]) / base
-    return f"ended below 95% of the baseline on {n - near} of {n} seeds (best seed: {best:.0%} of the baseline)"
+def _median(values: list) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
-def curve_caption(result: dict, task: str) -> str:
-    """One sentence per cell saying how its seeds ended, computed from `result`."""
-    _check_task(task)
-    budget = max(max(r["val_step"]) for d in result["cells"].values() for r in d["runs"])
-    parts = [f"{LABELS[c]}: {_status(result, task, c)}" for c in result["cells"]]
-    return f"Within {budget:,} steps: " + "; ".join(parts) + "."
+def _n(values: list) -> int:
+    return sum(v is not None for v in values)
 
 
-def threshold_section(result: dict, task: str, threshold: float | None = None, fraction: float | None = None) -> str:
-    """Steps to reach a threshold per cell and seed, and who got there first.
+def speed_facts() -> dict:
+    """Updates and seconds to each task's threshold (medians over seeds), the GRU/LSTM step-time
+    ratios, and how many seeds got there, as text; keys `<task>_<model>_steps|seconds|reached`."""
+    from snippets import experiments as ex
 
-    Give `threshold` in the panel's units (bits per character for `char`), or `fraction` of
-    the baseline (0.9: ten per cent below it).
-    """
-    from snippets.experiments import steps_to_threshold
+    results, times = _results(), ex.step_time()
+    out = {"machine": times["machine"], "repeats": str(times["repeats"]), "torch": times["torch"]}
+    for task in ("adding", "copy", "char"):
+        data = threshold_data(results[task], task, times)
+        out[f"{task}_threshold"] = f"{data['threshold'] * (BITS if task == 'char' else 1):.3g}"
+        for m in results[task]["cells"]:
+            steps, seconds = _median(data["steps"][m]), _median(data["seconds"][m])
+            out[f"{task}_{m}_steps"] = "–" if steps is None else f"{steps:,.0f}"
+            out[f"{task}_{m}_seconds"] = "–" if seconds is None else f"{seconds:.1f}"
+            out[f"{task}_{m}_reached"] = f"{_n(data['steps'][m])} of {len(data['steps'][m])}"
+    recall = results["recall"]
+    gap = str(ex.RecallConfig().sweep_gap)
+    data = threshold_data(recall["by_gap"][gap], "recall", times)
+    for m in recall["cells"]:
+        steps, seconds = _median(data["steps"][m]), _median(data["seconds"][m])
+        out[f"recall_{m}_steps"] = "–" if steps is None else f"{steps:,.0f}"
+        out[f"recall_{m}_seconds"] = "–" if seconds is None else f"{seconds:.1f}"
+        out[f"recall_{m}_reached"] = f"{_n(data['steps'][m])} of {len(data['steps'][m])}"
+    out["recall_gap"] = gap
+    for task, d in times["tasks"].items():
+        r = d["gru_over_lstm"]
+        out[f"{task}_ratio"] = f"{r['median']:.1f}"
+        out[f"{task}_ratio_ci"] = f"{r['low']:.2f}–{r['high']:.2f}"
+        out[f"{task}_gru_ms"] = f"{1e3 * d['cells']['gru']['median']:.1f}"
+        out[f"{task}_lstm_ms"] = f"{1e3 * d['cells']['lstm']['median']:.1f}"
+    ratios = [d["gru_over_lstm"]["median"] for d in times["tasks"].values()]
+    out["ratio_min"], out["ratio_max"] = f"{min(ratios):.1f}", f"{max(ratios):.1f}"
+    return out
 
-    _check_task(task)
-    if (threshold is None) == (fraction is None):
-        raise ValueError(f"give exactly one of threshold and fraction, got {threshold!r} and {fraction!r}")
-    value = threshold if fraction is None else fraction * _baseline(result, task)
-    if not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"the threshold must be a positive number, got {value!r}")
-    steps = steps_to_threshold(result, value / PANELS[task][3])
-    budget = max(max(r["val_step"]) for d in result["cells"].values() for r in d["runs"])
-    unit = " bits per character" if task == "char" else ""
-    if fraction is not None:
-        unit += f" ({fraction:.0%} of the baseline)"
-    return threshold_table(steps, value, budget, unit) + "\n" + speed_claim(steps, PANELS[task][0], budget) + "\n"
+
+def threshold_section() -> str:
+    """The table of updates and seconds to each task's threshold (`threshold_table`)."""
+    from snippets import experiments as ex
+
+    results, times = _results(), ex.step_time()
+    gap = str(ex.RecallConfig().sweep_gap)
+    rows = [
+        (
+            f"adding problem (MSE {_thresholds(results['adding'], 'adding'):g})",
+            threshold_data(results["adding"], "adding", times),
+        ),
+        (
+            f"copy task (loss {_thresholds(results['copy'], 'copy'):.3g}, 90 % of the baseline)",
+            threshold_data(results["copy"], "copy", times),
+        ),
+        (
+            f"recall, gap {gap} (loss {results['recall']['by_gap'][gap]['train']['target_loss']:g})",
+            threshold_data(results["recall"]["by_gap"][gap], "recall", times),
+        ),
+        ("character model (2.5 bits per character)", threshold_data(results["char"], "char", times)),
+    ]
+    return threshold_table(rows)
 
 
-def timing_section(result: dict) -> str:
-    """The step-time table, the machine it ran on, and how the GRU's step compared with the LSTM's."""
-    ratios = [d["cells"]["gru"]["median"] / d["cells"]["lstm"]["median"] for d in result["tasks"].values()]
-    if all(r > 1 for r in ratios):
-        verdict = (
-            f"On this machine the GRU's step was the slower one at every size, "
-            f"{min(ratios):.2f} to {max(ratios):.2f} times the LSTM's."
-        )
-    elif all(r < 1 for r in ratios):
-        verdict = (
-            f"On this machine the GRU's step was the faster one at every size, "
-            f"{min(ratios):.2f} to {max(ratios):.2f} times the LSTM's."
-        )
-    else:
-        verdict = (
-            "On this machine neither was faster at every size "
-            f"(GRU / LSTM from {min(ratios):.2f} to {max(ratios):.2f})."
-        )
-    return (
-        timing_table(result) + f"\nMilliseconds, median of {result['repeats']} steps (min-max in brackets); "
-        f"machine: `{result['machine']}`, torch {result['torch']}, {result['threads']} thread. {verdict}\n"
+def gru_fewer_updates_on_adding() -> Claim:
+    """On the adding problem every GRU seed reached the threshold, each in fewer updates than the
+    fastest seed of either LSTM."""
+    from snippets import experiments as ex
+
+    r = ex.adding_problem()
+    steps = ex.steps_to_threshold(r, _thresholds(r, "adding"))
+    gru = steps["gru"]
+    lstm = [s for m in ("lstm", "lstm_fb1") for s in steps[m] if s is not None]
+    holds = None not in gru and bool(lstm) and max(gru) < min(lstm)
+    return Claim(holds, f"GRU {gru}; LSTMs {steps['lstm']}, {steps['lstm_fb1']}")
+
+
+def gru_step_slower_on_cpu() -> Claim:
+    """At every task's sizes the GRU's training step took longer than the LSTM's on this machine:
+    the 95 % bootstrap interval of the per-round ratio lies above 1."""
+    from snippets import experiments as ex
+
+    tasks = ex.step_time()["tasks"]
+    lows = {t: d["gru_over_lstm"]["low"] for t, d in tasks.items()}
+    return Claim(all(v > 1 for v in lows.values()), "; ".join(f"{t}: lower end {v:.2f}" for t, v in lows.items()))
+
+
+def test_facts() -> dict:
+    """Per task and model, the test metric as "mean ± half-width of the 95 % CI", as text."""
+    results = _results()
+    out = {}
+    for task in ("adding", "copy", "char"):
+        r = results[task]
+        for m in r["cells"]:
+            values = _test_values(r, task, m)
+            out[f"{task}_{m}"] = fmt_ci(values)
+        out[f"{task}_baseline"] = f"{_baseline(r, task):.3g}"
+    for m, data in results["copy"]["cells"].items():
+        out[f"copy_{m}_accuracy"] = fmt_ci(data["test_accuracy"], ".0%")
+    ch = results["char"]
+    out["char_steps"] = f"{ch['train']['steps']:,}"
+    out["char_hidden"] = str(next(iter(ch["hidden_size"].values())))
+    out["char_chars"] = f"{ch['train']['steps'] * ch['train']['batch_size'] * ch['task_args']['seq_len'] / 1e6:.1f}"
+    out["char_train_chars"] = f"{ch['train_chars'] / 1e6:.1f}"
+    for m in ch["cells"]:
+        out[f"char_{m}_flat"] = f"{flattening(ch, m):.2f}"
+    return out
+
+
+def flattening(result: dict, model: str, share: float = 0.25) -> float:
+    """How much the mean validation loss (bits per character) fell over the last `share` of the
+    budget: the convergence check of the character model."""
+    curve = result["cells"][model]["val_loss"]
+    steps, mean = curve["step"], curve["mean"]
+    cut = steps[-1] * (1 - share)
+    start = next(k for k, s in enumerate(steps) if s >= cut)
+    return (mean[start] - mean[-1]) * BITS
+
+
+def rnn_fails_the_adding_problem() -> Claim:
+    """The tanh RNN stayed at the adding problem's baseline: on every seed its test MSE is at least
+    90 % of the memoryless 1/6, and no seed reached the threshold."""
+    from snippets import experiments as ex
+
+    r = ex.adding_problem()
+    rnn = r["cells"]["rnn"]
+    ratios = [v / r["baseline"] for v in rnn["test_loss"]]
+    return Claim(
+        min(ratios) >= 0.9 and "solved" not in rnn["status"],
+        f"test MSE / baseline {', '.join(f'{x:.2f}' for x in ratios)}",
     )
 
 
-def final_losses(adding: dict, copy: dict, char: dict) -> str:
-    """Final validation loss per cell on each task (mean and range over seeds), as a list."""
-    rows = [(adding, "adding"), (copy, "copy"), (char, "char")]
-    return (
-        "\n".join(
-            f"- **{PANELS[task][0]}** ({PANELS[task][1]} after the budget): {final_loss_line(r, task)}"
-            for r, task in rows
-        )
-        + "\n"
+def gated_cells_solve_the_adding_problem() -> Claim:
+    """The GRU and both LSTMs reached the adding problem's threshold on at least four of five seeds."""
+    from snippets import experiments as ex
+
+    r = ex.adding_problem()
+    counts = {m: r["cells"][m]["status"].count("solved") for m in ("lstm", "lstm_fb1", "gru")}
+    n = len(r["seeds"])
+    return Claim(all(k >= n - 1 for k in counts.values()), ", ".join(f"{m} {k}/{n}" for m, k in counts.items()))
+
+
+# -- recall ----------------------------------------------------------------------------------------
+
+
+def _solved_counts(by_gap: dict, gap: str, model: str, at: float = 0.9) -> int:
+    return sum(a >= at for a in by_gap[gap]["cells"][model]["test_accuracy"])
+
+
+def recall_facts() -> dict:
+    """Per model and gap, how many seeds reached 90 % test accuracy, and the mean accuracy, as text;
+    the chance level; the transfer results and gate-bias drifts behind the page's explanation."""
+    from snippets import experiments as ex
+
+    r = ex.recall()
+    out = {
+        "chance": f"{r['chance_accuracy']:.3f}",
+        "n": str(len(r["seeds"])),
+        "sweep_gap": str(ex.RecallConfig().sweep_gap),
+    }
+    for gap in map(str, r["gaps"]):
+        for m in r["by_gap"][gap]["cells"]:
+            acc = r["by_gap"][gap]["cells"][m]["test_accuracy"]
+            out[f"{m}_{gap}"] = str(_solved_counts(r["by_gap"], gap, m))
+            out[f"{m}_{gap}_mean"] = f"{statistics.fmean(acc):.2f}"
+            out[f"{m}_{gap}_best"] = f"{max(acc):.2f}"
+    out.update(_latch_facts(r))
+    out.update(_closing_facts(r))
+    return out
+
+
+def _transfer(run: dict, gap: int) -> float | None:
+    return next((t["accuracy"] for t in run["transfer"] if t["args"]["gap"] == gap), None)
+
+
+def _latch_rows(r: dict, model: str, gap: int = 20) -> list[tuple[float, float, float, float]]:
+    """(accuracy at gap, at gap - 1, at gap + 1, at the far gap) of every run of `model` trained at
+    `gap` that reached 90 % there."""
+    rows = []
+    for run in r["by_gap"][str(gap)]["cells"][model]["runs"]:
+        if run["test_accuracy"] >= 0.9:
+            far = max(t["args"]["gap"] for t in run["transfer"])
+            rows.append((run["test_accuracy"], _transfer(run, gap - 1), _transfer(run, gap + 1), _transfer(run, far)))
+    return rows
+
+
+def _span(values, fmt: str = ".2f") -> str:
+    """ "low–high" of `values`, or the one value where they agree to the format's precision."""
+    low, high = format(min(values), fmt), format(max(values), fmt)
+    return low if low == high else f"{low}–{high}"
+
+
+def _latch_facts(r: dict) -> dict:
+    out = {}
+    gap = 20
+    far = (
+        gap
+        + max(r["by_gap"][str(gap)]["cells"]["rnn"]["runs"][0]["transfer"], key=lambda t: t["args"]["gap"])["args"][
+            "gap"
+        ]
+        - gap
     )
+    out["far_gap"] = str(far)
+    for m in ("rnn", "lstm_fb3", "gru"):
+        rows = _latch_rows(r, m, gap)
+        out[f"{m}_latched"] = str(len(rows))
+        if rows:
+            out[f"{m}_near"] = _span([x for _, a, b, _ in rows for x in (a, b)])
+            out[f"{m}_far"] = _span([row[3] for row in rows])
+        else:
+            out[f"{m}_near"] = out[f"{m}_far"] = "–"
+    return out
+
+
+def rnn_readout_is_locked_to_the_trained_gap() -> Claim:
+    """Every tanh RNN that learned recall at gap 20 fails one step off: at gap 19 and 21 it scores at
+    most 0.5, while every LSTM (forget bias 3) and GRU that learned gap 20 scores at least 0.9 there."""
+    from snippets import experiments as ex
+
+    r = ex.recall()
+    rnn = _latch_rows(r, "rnn")
+    gated = _latch_rows(r, "lstm_fb3") + _latch_rows(r, "gru")
+    rnn_ok = bool(rnn) and all(max(a, b) <= 0.5 for _, a, b, _ in rnn)
+    gated_ok = bool(gated) and all(min(a, b) >= 0.9 for _, a, b, _ in gated)
+    fmt = lambda rows: "; ".join(f"{a:.2f}/{b:.2f}" for _, a, b, _ in rows)  # noqa: E731
+    return Claim(rnn_ok and gated_ok, f"tanh RNN at 19/21: {fmt(rnn)}; LSTM fb 3 and GRU: {fmt(gated)}")
+
+
+GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
+
+
+def _drift(run: dict) -> list[float]:
+    """Each gate block's mean bias at the end minus at step 0 (`runs.bias_blocks`)."""
+    return [b - a for a, b in zip(run["probe"][0], run["probe"][-1])]
+
+
+AT_CHANCE = 0.2  # a recall run that ends below this test accuracy (chance: 0.125) learned nothing
+LSTMS = ("lstm", "lstm_fb1", "lstm_fb3")
+
+
+def _stuck_lstm_runs(r: dict) -> list[dict]:
+    """Every LSTM run, at any gap and forget bias, that ended at chance."""
+    return [
+        run
+        for gap in map(str, r["gaps"])
+        for m in LSTMS
+        if m in r["by_gap"][gap]["cells"]
+        for run in r["by_gap"][gap]["cells"][m]["runs"]
+        if run["test_accuracy"] < AT_CHANCE
+    ]
+
+
+def _closing_facts(r: dict) -> dict:
+    stuck = _stuck_lstm_runs(r)
+    total = sum(len(r["by_gap"][str(g)]["cells"][m]["runs"]) for g in r["gaps"] for m in LSTMS)
+    out = {"stuck": str(len(stuck)), "lstm_runs": str(total), "at_chance": f"{AT_CHANCE:g}"}
+    for k, name in ((0, "input"), (1, "forget"), (3, "output")):
+        values = [_drift(run)[k] for run in stuck]
+        out[f"stuck_{name}"] = f"{min(values):+.2f} to {max(values):+.2f}" if values else "–"
+    out.update(_init_gradient_facts())
+    return out
+
+
+def lstms_at_chance_close_their_gates() -> Claim:
+    """Every LSTM recall run (any gap, any forget bias) that ended at chance (test accuracy below
+    0.2) ended with lower mean input-, forget- and output-gate biases than it started with: it had
+    closed its gates. At least one run ended at chance."""
+    from snippets import experiments as ex
+
+    drifts = [_drift(run) for run in _stuck_lstm_runs(ex.recall())]
+    holds = bool(drifts) and all(d[0] < 0 and d[1] < 0 and d[3] < 0 for d in drifts)
+    worst = [max(d[k] for d in drifts) for k in (0, 1, 3)] if drifts else []
+    return Claim(holds, f"{len(drifts)} runs at chance; largest change of i, f, o bias: {worst}")
+
+
+# -- the verdict on "performs better" -----------------------------------------------------------------
+
+
+def verdict_facts() -> dict:
+    """Per task, how many seeds each model solved (adding) or its mean test numbers (copy symbols,
+    bits per character), and recall's seeds at 90 % per gap, as text."""
+    results = _results()
+    out = {}
+    adding = results["adding"]
+    for m, data in adding["cells"].items():
+        out[f"adding_{m}_solved"] = f"{data['status'].count('solved')} of {len(data['status'])}"
+    out["adding_target"] = f"{adding['train']['target_loss']:g}"
+    for m, data in results["copy"]["cells"].items():
+        out[f"copy_{m}"] = f"{statistics.fmean(data['test_accuracy']):.0%}"
+    for m, data in results["char"]["cells"].items():
+        out[f"char_{m}"] = f"{statistics.fmean(data['test_bpc']):.2f}"
+    r = results["recall"]
+    out["gaps"] = ", ".join(map(str, r["gaps"]))
+    out["longest_gap"] = str(max(r["gaps"]))
+    for m in r["cells"]:
+        out[f"recall_{m}_longest"] = str(_solved_counts(r["by_gap"], str(max(r["gaps"])), m))
+    return out
+
+
+def _separated_above(a: list[float], b: list[float]) -> bool:
+    """The 95 % CI of the mean of `a` lies entirely above that of `b`."""
+    return ci(a)[1] > ci(b)[2]
+
+
+def gru_recalls_the_most_copy_symbols() -> Claim:
+    """On the copy task's test sequences the GRU got the largest share of symbols right, its 95 % CI
+    above every other model's."""
+    from snippets import experiments as ex
+
+    cells = ex.copy_task()["cells"]
+    gru = cells["gru"]["test_accuracy"]
+    others = {m: d["test_accuracy"] for m, d in cells.items() if m != "gru"}
+    holds = all(_separated_above(gru, acc) for acc in others.values())
+    return Claim(holds, "; ".join(f"{m} {fmt_ci(d['test_accuracy'], '.3f')}" for m, d in cells.items()))
+
+
+def gru_solves_the_adding_problem_on_every_seed() -> Claim:
+    """Every GRU seed reached the adding problem's threshold."""
+    from snippets import experiments as ex
+
+    status = ex.adding_problem()["cells"]["gru"]["status"]
+    return Claim(all(s == "solved" for s in status), f"GRU: {status}")
+
+
+def gru_learns_recall_at_every_gap() -> Claim:
+    """At every gap the GRU reached 90 % test accuracy on at least four of five seeds, and at the
+    longest gap on at least as many seeds as any other model."""
+    from snippets import experiments as ex
+
+    r = ex.recall()
+    counts = {g: {m: _solved_counts(r["by_gap"], str(g), m) for m in r["cells"]} for g in r["gaps"]}
+    n = len(r["seeds"])
+    longest = counts[max(r["gaps"])]
+    holds = all(c["gru"] >= n - 1 for c in counts.values()) and longest["gru"] == max(longest.values())
+    return Claim(holds, "; ".join(f"gap {g}: {c}" for g, c in counts.items()))
+
+
+def lstm_leads_on_text() -> Claim:
+    """On the character model the best LSTM (forget bias 0 or 1) had fewer test bits per character
+    than the GRU and the tanh RNN, 95 % CIs apart."""
+    from snippets import experiments as ex
+
+    cells = ex.char_model()["cells"]
+    best = min(("lstm", "lstm_fb1"), key=lambda m: statistics.fmean(cells[m]["test_bpc"]))
+    holds = all(_separated_above(cells[m]["test_bpc"], cells[best]["test_bpc"]) for m in ("gru", "rnn"))
+    return Claim(holds, "; ".join(f"{m} {fmt_ci(d['test_bpc'], '.3f')}" for m, d in cells.items()))
+
+
+def recall_needs_a_larger_forget_bias() -> Claim:
+    """At gap 20 the LSTM with forget bias 3 reached 90 % test accuracy on more seeds than the LSTM
+    at PyTorch's initialisation and at forget bias 1, each."""
+    from snippets import experiments as ex
+
+    by_gap = ex.recall()["by_gap"]
+    counts = {m: _solved_counts(by_gap, "20", m) for m in LSTMS}
+    return Claim(counts["lstm_fb3"] > max(counts["lstm"], counts["lstm_fb1"]), str(counts))
+
+
+def rnn_keeps_up_with_the_lstms_at_gap_40() -> Claim:
+    """At the longest gap the tanh RNN reached 90 % test accuracy on at least as many seeds as the
+    best of the three LSTMs."""
+    from snippets import experiments as ex
+
+    r = ex.recall()
+    gap = str(max(r["gaps"]))
+    counts = {m: _solved_counts(r["by_gap"], gap, m) for m in ("rnn",) + LSTMS}
+    return Claim(counts["rnn"] >= max(counts[m] for m in LSTMS), f"gap {gap}: {counts}")
+
+
+# -- the gradient at initialisation (from the LSTM and GRU pages' measurements) ------------------------
+
+
+def _init_gradient_facts(k: int = 20) -> dict:
+    """How much of the gradient at the last step is left k steps back, at initialisation: the LSTM
+    with forget bias 1 (`gradient_decay_lstm`) and the GRU (`gradient_decay_gru`), as text."""
+    lstm, gru = _init_gradient(k)
+    return {
+        "init_k": str(k),
+        "init_lstm_fb1": f"{lstm:.0e}",
+        "init_gru": f"{gru:.0e}",
+        "init_ratio": f"{lstm / gru:.0f}",
+    }
+
+
+def _init_gradient(k: int) -> tuple[float, float]:
+    from snippets import experiments as ex
+
+    def left(curve):
+        return curve[k] / curve[0]
+
+    lstm = ex.gradient_decay_lstm()["curves"]["1.0"]["h"]["mean"]
+    gru = ex.gradient_decay_gru()["curves"]["h"]["mean"]
+    return left(lstm), left(gru)
+
+
+def lstm_fb1_passes_more_gradient_than_gru() -> Claim:
+    """At initialisation, 20 steps back, a larger share of the gradient is left in the LSTM with
+    forget bias 1 than in the GRU (mean over seeds, the LSTM and GRU pages' measurements)."""
+    lstm, gru = _init_gradient(20)
+    return Claim(lstm > gru, f"share left at k = 20: LSTM (forget bias 1) {lstm:.1e}, GRU {gru:.1e}")
+
+
+def protocol_facts() -> dict:
+    """The seed count, the t quantile of its 95 % interval, the sweep's seeds, as text."""
+    from snippets import experiments as ex
+    from snippets.experiments.stats import t_quantile
+
+    n, sweep = ex.AddingConfig().seeds, ex.AddingConfig().sweep_seeds
+    return {"n": str(n), "df": str(n - 1), "t": f"{t_quantile(n - 1):.3f}", "sweep": str(sweep), "rest": str(n - sweep)}

@@ -174,7 +174,7 @@ def scan_figure(numerics: dict | None = None, narrow: bool = False) -> Figure:
         right.set_xlabel("step $t$")
         right.set_ylabel(f"$h_t$ of unit {data['unit'] + 1}")
         right.set_title("(b) three ways, one answer", fontsize=10)
-        fig.legend(loc="outside lower center", ncols=1 if narrow else 3, fontsize=8)
+        fig.legend(loc="outside lower center", ncols=1 if narrow else 3, fontsize=9)
     return fig
 
 
@@ -257,7 +257,7 @@ def speed_figure(result: dict | None = None, narrow: bool = False) -> Figure:
         if narrow:
             right.tick_params(labelleft=True)
             right.set_ylabel(left.get_ylabel())
-        fig.legend(loc="outside upper center", ncols=2 if narrow else 4, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 4, fontsize=9)
     return fig
 
 
@@ -444,7 +444,7 @@ def parity_figure(result: dict | None = None, narrow: bool = False) -> Figure:
             ax.set_ylim(0.3, 1.05)
             ax.set_title(title, fontsize=10)
             ax.set_xlabel("string length (bits)")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, fontsize=8)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, fontsize=9)
         axes[0].set_ylabel("accuracy of the parity")
         if narrow:
             axes[1].set_ylabel("accuracy of the parity")
@@ -615,7 +615,7 @@ def slstm_figure(numerics: dict | None = None, narrow: bool = False) -> Figure:
         left.axvline(limit, color="#000000", linestyle=":", linewidth=1)  # exp overflows float32 beyond
         right.axhline(limit, color="#000000", linestyle=":", linewidth=1)
         for ax in (left, right):
-            ax.legend(loc="upper left", fontsize=8)
+            ax.legend(loc="upper left", fontsize=9)
     return fig
 
 

@@ -2,8 +2,10 @@
 
 Before any page renders, every experiment is run or loaded from the cache (`on_pre_build`), so
 pages only read results and the build report can list what this build computed; executed
-notebooks are kept while their code is unchanged (`snippets.site.notebook_cache`); each build is
-logged for the build report (`snippets.site.build_log`).
+notebooks are kept while their code is unchanged (`snippets.site.notebook_cache`), and so is the
+printed output of each code block (`snippets.site.block_cache`); each build is logged for the
+build report (`snippets.site.build_log`); the gate lab's weights are published next to its page
+(`on_files`, `snippets.site.gatelab`).
 
 Math: pymdownx.arithmatex (generic mode) leaves TeX in `<span class="arithmatex">\\(...\\)</span>` and
 `<div class="arithmatex">\\[...\\]</div>`; notebook pages get the same markup (see
@@ -20,11 +22,12 @@ import time
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
 from snippets import experiments
 from snippets.experiments import cache
 from snippets.figures import svg_cache
-from snippets.site import a11y, build_log, notebook_cache, notebooks, pagenames
+from snippets.site import a11y, block_cache, build_log, gatelab, notebook_cache, notebooks, pagenames
 from snippets.site.mathml import TexError, tex_to_mathml
 
 log = logging.getLogger("mkdocs.plugins.snippets")
@@ -56,6 +59,7 @@ def on_config(config):
         config.plugins["htmlproofer"].config["enabled"] = False
     notebooks.use_arithmatex_markup()
     pagenames.install()
+    block_cache.install()  # a block's output is kept while its code and the results it read are unchanged
     return config
 
 
@@ -65,11 +69,20 @@ def on_pre_build(config) -> None:
         log.warning(f"snippets changed on disk since this process started ({', '.join(changed)}): "
                     "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code")
     cache.clear_report()
+    block_cache.start_build()
     if config.extra.get("run_experiments", True):  # a site of other pages (the tests' tiny ones) sets false
         experiments.run_all()
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config["cache"]:
         notebook_cache.prepare(plugin, sorted(Path(config.docs_dir).rglob("*.ipynb")), _dirty)
+
+
+def on_files(files, config):
+    """Publish the gate lab's weights next to its page (`snippets.site.gatelab`), when the site has it."""
+    if files.get_file_from_path(gatelab.PAGE) is not None:
+        for path, content in gatelab.weight_files().items():
+            files.append(File.generated(config, path, content=content))
+    return files
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -81,6 +94,7 @@ def on_post_build(config):
     pagenames.NAMER.page = None
     if not _dirty and config.extra.get("run_experiments", True):  # a full build of every page
         svg_cache.prune()
+        block_cache.drop_unused()  # a dirty build renders some pages only: the others' entries stay
     seconds = time.perf_counter() - _started
     build_log.append(build_log.log_path(), build_log.entry(cache.report(), seconds, _dirty))
 

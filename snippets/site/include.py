@@ -16,25 +16,34 @@ import textwrap
 
 
 def source(obj, *, docstring: bool = True) -> str:
-    """`obj`'s source code as a Markdown python code block; `docstring=False` leaves its docstring
-    out (for a page that has rendered it already)."""
-    code = inspect.getsource(obj)
+    """`obj`'s source code as a Markdown python code block.
+
+    `docstring=False` leaves out the docstring of `obj` itself (a function or a class), for a page
+    that has already rendered it with `docstring(obj)`: its math then appears once, rendered,
+    rather than a second time as raw TeX in the code.
+    """
+    code = textwrap.dedent(inspect.getsource(obj))
     if not docstring:
-        code = _without_docstring(code)
+        code = without_docstring(code)
     # A fence longer than any backtick run inside the code, so the code cannot close it.
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}python\n{code.rstrip()}\n{fence}\n"
 
 
-def _without_docstring(code: str) -> str:
-    """The source of one function or class without the docstring that opens its body."""
-    tree = ast.parse(textwrap.dedent(code))
-    body = tree.body[0].body
-    first = body[0] if body else None
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)):
+def without_docstring(code: str) -> str:
+    """`code` (one function or class definition) without its docstring; unchanged if it has none."""
+    definition = ast.parse(code).body[0]
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        raise ValueError(f"without_docstring: expected a function or class definition, got {type(definition).__name__}")
+    first = definition.body[0]
+    is_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if not (is_docstring and isinstance(first.value.value, str)):
         return code
     lines = code.splitlines(keepends=True)
+    if len(definition.body) == 1:  # a body that is only a docstring still needs a statement
+        indent = lines[first.lineno - 1][: first.col_offset]
+        return "".join(lines[: first.lineno - 1] + [f"{indent}...\n"] + lines[first.end_lineno :])
     return "".join(lines[: first.lineno - 1] + lines[first.end_lineno :])
 
 

@@ -39,8 +39,10 @@ def check(page: str, name: str, found) -> str:
         raise PluginError(f"page '{page}': claim {name!r} should return a snippets.figures.Claim, got {found!r}")
     if not found.holds:
         statement = " ".join((inspect.getdoc(page_function(name)) or "").split())
-        raise PluginError(f"page '{page}': the claim {name!r} does not hold on this build's data. "
-                          f"It says: {statement} Evidence: {found.evidence}")
+        message = (f"page '{page}': the claim {name!r} does not hold on this build's data. "
+                   f"It says: {statement} Evidence: {found.evidence}")
+        # mkdocs-macros formats its error report with `%`: a bare % in the message would hide it
+        raise PluginError(message.replace("%", "%%"))
     evidence = html.escape(found.evidence, quote=True)
     return f'<span class="claim-checked" title="Checked by this build: {evidence}" aria-label="checked by the build">✓</span>'
 

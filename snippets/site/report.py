@@ -22,11 +22,14 @@ def report_table(records: list[dict], wall_seconds: float) -> str:
 
     CPU seconds are what computing the result took, in the build process and in the worker
     processes its runs went to, whenever it was computed (so a build that loads everything from the
-    cache still reports what each result cost). The last row adds them up, and gives this build's
-    wall clock for all of them, which is less where experiments ran side by side.
+    cache still reports what each result cost). An entry read more than once (one experiment
+    reading another's result) is listed and counted once. The last row adds them up, and gives
+    this build's wall clock for all of them, which is less where experiments ran side by side.
     """
     if not records:
         raise ValueError("report_table: expected the cache records of a build, got none (did the pre-build hook run?)")
+    seen: set = set()
+    records = [r for r in records if (r["name"], r["key"]) not in seen and not seen.add((r["name"], r["key"]))]
     lines = ["| experiment | this build | seeds | steps per run | CPU seconds to compute |",
              "| --- | --- | ---: | ---: | ---: |"]
     for r in records:

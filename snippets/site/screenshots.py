@@ -52,6 +52,8 @@ def pages_only_config(pages: list[str], folder: Path) -> Path:
     config["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "htmlproofer" in p)]
     path = folder / "mkdocs.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    # The checkout's own cache, not a new one beside this config: the pages' experiments are there.
+    os.environ.setdefault("SNIPPETS_CACHE_DIR", str(REPO / ".cache" / "snippets"))
     return path
 
 

@@ -1,0 +1,627 @@
+/* The gate lab (docs/gate-lab.md): trained LSTM and GRU models of this site, run in the reader's
+ * browser, with gates clamped. Plain JavaScript, no dependencies, nothing fetched but the weights
+ * published next to the page.
+ *
+ * API, on window.gateLab:
+ *   models             {name: {cell: "lstm" | "gru", weights_url, vocab, outputs, gates, hidden_size, ...}}
+ *   load(name)         Promise: fetches and prepares the weights once; run() needs it to have resolved.
+ *   run(name, ids, clamps)
+ *                      synchronous. ids: token ids (one-hot inputs, as the package's tasks);
+ *                      clamps: [{gate, unit, from, to, value}], unit `unit` of gate `gate` pinned to
+ *                      `value` at steps from..to-1 (input order, `to` excluded), before the gate is
+ *                      used, exactly as snippets.LSTM / snippets.GRU forward(x, clamp=[...]).
+ *                      Returns plain arrays [T][size] per step: each gate by its letter (LSTM i f g o,
+ *                      GRU r z n), h, c (LSTM only) and out (the read-out's logits).
+ *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0).
+ *
+ * The page's configuration (models, unit menus, examples, guided set-ups) is JSON in the lab's
+ * data-config attribute, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
+ * Material's document$ (instant navigation), and on DOMContentLoaded without it.
+ */
+(function () {
+  "use strict";
+
+  if (window.gateLab && window.gateLab.version === 1) {
+    return; // loaded before (instant navigation re-runs the page's scripts); document$ re-inits
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The computation: snippets.LSTM / snippets.GRU and the linear read-out, in float64. The package
+  // run in float64 gives the same numbers to rounding (about 1e-12); run in float32, it differs
+  // from these by float32's rounding, which grows with the size of the values.
+  // ---------------------------------------------------------------------------------------
+
+  const GATES = { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"] };
+  const prepared = {}; // name -> prepared weights
+  const loading = {}; // name -> Promise
+
+  function tensor(entry) {
+    const values = entry.values;
+    const out = new Float64Array(values.length);
+    for (let k = 0; k < values.length; k++) out[k] = values[k] * entry.scale; // exact: scale is 2^k
+    return out;
+  }
+
+  function prepare(json) {
+    const sd = json.state_dict;
+    const cell = json.cell;
+    const H = json.hidden_size;
+    const I = json.input_size;
+    const G = GATES[cell].length * H;
+    const wih = tensor(sd.weight_ih_l0); // (G, I): with one-hot input, W_ih x is a column
+    const bih = tensor(sd.bias_ih_l0);
+    const table = new Float64Array(I * G); // row `id`: W_ih[:, id] + b_ih
+    for (let id = 0; id < I; id++) {
+      for (let k = 0; k < G; k++) table[id * G + k] = wih[k * I + id] + bih[k];
+    }
+    return {
+      cell: cell,
+      H: H,
+      I: I,
+      O: json.output_size,
+      G: G,
+      table: table,
+      whh: tensor(sd.weight_hh_l0),
+      bhh: tensor(sd.bias_hh_l0),
+      wro: tensor(sd["readout.weight"]),
+      bro: tensor(sd["readout.bias"]),
+    };
+  }
+
+  function sigmoid(x) {
+    return 1 / (1 + Math.exp(-x));
+  }
+
+  function isInt(x) {
+    return typeof x === "number" && Number.isInteger(x);
+  }
+
+  // The checks of snippets.layers._check_pin, with the same meaning; pins per step, in list order.
+  function pinsByStep(name, m, clamps, T) {
+    const gates = GATES[m.cell];
+    const byStep = new Array(T);
+    (clamps || []).forEach(function (pin, k) {
+      const where = name + ": clamp " + k;
+      if (!pin || typeof pin !== "object") throw new TypeError(where + ": expected {gate, unit, from, to, value}");
+      if (gates.indexOf(pin.gate) < 0) throw new RangeError(where + ": gate must be one of " + gates.join(", ") + ", got " + pin.gate);
+      if (!isInt(pin.unit) || pin.unit < 0 || pin.unit >= m.H) throw new RangeError(where + ": unit must be an int in [0, " + m.H + "), got " + pin.unit);
+      if (!isInt(pin.from) || pin.from < 0 || pin.from > T) throw new RangeError(where + ": from must be a step in [0, " + T + "], got " + pin.from);
+      if (!isInt(pin.to) || pin.to < 0 || pin.to > T) throw new RangeError(where + ": to must be a step in [0, " + T + "], got " + pin.to);
+      if (pin.from >= pin.to) throw new RangeError(where + ": expected from < to (steps from..to-1), got " + pin.from + " and " + pin.to);
+      if (typeof pin.value !== "number" || !isFinite(pin.value)) throw new RangeError(where + ": value must be a finite number, got " + pin.value);
+      for (let t = pin.from; t < pin.to; t++) (byStep[t] = byStep[t] || []).push([pin.gate, pin.unit, pin.value]);
+    });
+    return byStep;
+  }
+
+  function applyPins(pins, gate, values) {
+    if (!pins) return;
+    for (let k = 0; k < pins.length; k++) if (pins[k][0] === gate) values[pins[k][1]] = pins[k][2];
+  }
+
+  function matvec(w, rows, cols, x, bias, out) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      const base = r * cols;
+      for (let j = 0; j < cols; j++) s += w[base + j] * x[j];
+      out[r] = s + bias[r];
+    }
+  }
+
+  function compute(name, m, ids, clamps) {
+    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new TypeError(name + ": ids must be an array of token ids");
+    const T = ids.length;
+    if (T === 0) throw new RangeError(name + ": expected a sequence of at least one step");
+    for (let t = 0; t < T; t++) {
+      if (!isInt(ids[t]) || ids[t] < 0 || ids[t] >= m.I) throw new RangeError(name + ": token " + t + " must be an id in [0, " + m.I + "), got " + ids[t]);
+    }
+    const pins = pinsByStep(name, m, clamps, T);
+    const H = m.H;
+    const G = m.G;
+    const pre = new Float64Array(G);
+    const rec = new Float64Array(G);
+    let h = new Float64Array(H);
+    let c = new Float64Array(H);
+    const out = new Float64Array(m.O);
+    const result = { h: [], out: [] };
+    GATES[m.cell].forEach(function (g) { result[g] = []; });
+    if (m.cell === "lstm") result.c = [];
+    for (let t = 0; t < T; t++) {
+      const row = ids[t] * G;
+      matvec(m.whh, G, H, h, m.bhh, rec);
+      const hNew = new Float64Array(H);
+      if (m.cell === "lstm") {
+        for (let k = 0; k < G; k++) pre[k] = m.table[row + k] + rec[k];
+        const i = new Float64Array(H), f = new Float64Array(H), g = new Float64Array(H), o = new Float64Array(H);
+        for (let u = 0; u < H; u++) {
+          i[u] = sigmoid(pre[u]);
+          f[u] = sigmoid(pre[H + u]);
+          g[u] = Math.tanh(pre[2 * H + u]);
+          o[u] = sigmoid(pre[3 * H + u]);
+        }
+        applyPins(pins[t], "i", i);
+        applyPins(pins[t], "f", f);
+        applyPins(pins[t], "g", g);
+        applyPins(pins[t], "o", o);
+        const cNew = new Float64Array(H);
+        for (let u = 0; u < H; u++) {
+          cNew[u] = f[u] * c[u] + i[u] * g[u];
+          hNew[u] = o[u] * Math.tanh(cNew[u]);
+        }
+        c = cNew;
+        result.i.push(Array.from(i));
+        result.f.push(Array.from(f));
+        result.g.push(Array.from(g));
+        result.o.push(Array.from(o));
+        result.c.push(Array.from(c));
+      } else {
+        const r = new Float64Array(H), z = new Float64Array(H), n = new Float64Array(H);
+        for (let u = 0; u < H; u++) {
+          r[u] = sigmoid(m.table[row + u] + rec[u]);
+          z[u] = sigmoid(m.table[row + H + u] + rec[H + u]);
+        }
+        applyPins(pins[t], "r", r);
+        applyPins(pins[t], "z", z);
+        for (let u = 0; u < H; u++) n[u] = Math.tanh(m.table[row + 2 * H + u] + r[u] * rec[2 * H + u]);
+        applyPins(pins[t], "n", n);
+        for (let u = 0; u < H; u++) hNew[u] = (1 - z[u]) * n[u] + z[u] * h[u];
+        result.r.push(Array.from(r));
+        result.z.push(Array.from(z));
+        result.n.push(Array.from(n));
+      }
+      h = hNew;
+      matvec(m.wro, m.O, H, h, m.bro, out);
+      result.h.push(Array.from(h));
+      result.out.push(Array.from(out));
+    }
+    return result;
+  }
+
+  const api = {
+    version: 1,
+    models: {},
+    load: function (name) {
+      const model = api.models[name];
+      if (!model) return Promise.reject(new Error("gateLab.load: no model " + name + "; models: " + Object.keys(api.models).join(", ")));
+      if (!loading[name]) {
+        loading[name] = fetch(model.weights_url)
+          .then(function (response) {
+            if (!response.ok) throw new Error("gateLab.load: " + model.weights_url + " answered " + response.status);
+            return response.json();
+          })
+          .then(function (json) {
+            prepared[name] = prepare(json);
+            return api.models[name];
+          })
+          .catch(function (error) {
+            delete loading[name];
+            throw error;
+          });
+      }
+      return loading[name];
+    },
+    run: function (name, ids, clamps) {
+      const m = prepared[name];
+      if (!m) throw new Error("gateLab.run: the weights of " + name + " are not loaded; call `await gateLab.load(\"" + name + "\")` first");
+      return compute(name, m, ids, clamps);
+    },
+    encode: function (name, text) {
+      const model = api.models[name];
+      const index = {};
+      model.vocab.forEach(function (token, k) { index[token] = k; });
+      const ids = [];
+      for (const ch of text) {
+        if (ch in index) ids.push(index[ch]);
+        else if (model.kind === "text") ids.push(0); // the character model's UNKNOWN
+      }
+      return ids;
+    },
+  };
+  window.gateLab = api;
+
+  // ---------------------------------------------------------------------------------------
+  // The page: controls, runs, drawings
+  // ---------------------------------------------------------------------------------------
+
+  const NAMES = {
+    i: "input gate i", f: "forget gate f", g: "candidate g", o: "output gate o", c: "cell state c",
+    h: "hidden state h", r: "reset gate r", z: "update gate z", n: "candidate n",
+  };
+  const MAX_STEPS = { text: 400, recall: 200 };
+  const SVG = "http://www.w3.org/2000/svg";
+  let lab = null; // the state of the lab on the current page
+
+  function el(tag, attributes, children) {
+    const node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (key) {
+      if (key === "text") node.textContent = attributes[key];
+      else node.setAttribute(key, attributes[key]);
+    });
+    (children || []).forEach(function (child) { node.appendChild(child); });
+    return node;
+  }
+
+  function svgEl(tag, attributes) {
+    const node = document.createElementNS(SVG, tag);
+    Object.keys(attributes || {}).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+    return node;
+  }
+
+  function labelled(id, text, control) {
+    control.id = id;
+    return el("div", { class: "gl-field" }, [el("label", { for: id, text: text }), control]);
+  }
+
+  function select(options) {
+    const node = el("select");
+    options.forEach(function (o) { node.appendChild(el("option", { value: o[0], text: o[1] })); });
+    return node;
+  }
+
+  function shown(token) {
+    if (token === "\n") return "↵";
+    if (token === " ") return "·";
+    if (token === "\t") return "⇥";
+    if (token === "\u0000") return "?";
+    return token;
+  }
+
+  function init() {
+    const root = document.getElementById("gate-lab");
+    if (!root || !root.dataset.config || root.dataset.ready) return;
+    root.dataset.ready = "1";
+    const config = JSON.parse(root.dataset.config);
+    Object.keys(config.models).forEach(function (name) {
+      const model = Object.assign({}, config.models[name]);
+      model.weights_url = new URL(model.weights_url, document.baseURI).href;
+      api.models[name] = model;
+    });
+    lab = build(root, config);
+    document.querySelectorAll("[data-gate-lab-setup]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { setUp(button.getAttribute("data-gate-lab-setup")); });
+    });
+    // The first model now; the others right after, so the lab keeps working if the network goes.
+    selectModel(Object.keys(config.models)[0], 0).then(function () {
+      Object.keys(config.models).forEach(function (name) { api.load(name).catch(function () {}); });
+    });
+  }
+
+  function build(root, config) {
+    root.textContent = "";
+    const names = Object.keys(config.models);
+    const model = select(names.map(function (n) { return [n, config.models[n].title]; }));
+    const preset = el("select");
+    const input = el("textarea", { rows: "3", spellcheck: "false", autocomplete: "off", "aria-describedby": "gl-input-hint" });
+    const hint = el("p", { id: "gl-input-hint", class: "gl-hint" });
+    const clamps = el("div", { class: "gl-clamp-list" });
+    const add = el("button", { type: "button", class: "md-button", text: "Add a clamp" });
+    const showUnit = el("select");
+    const step = el("input", { type: "range", min: "0", max: "0", value: "0", step: "1" });
+    const status = el("p", { class: "gl-status", role: "status", "aria-live": "polite" });
+    const tokens = el("div", { class: "gl-tokens", "aria-hidden": "true" });
+    const charts = el("div", { class: "gl-charts" });
+    const prediction = el("div", { class: "gl-prediction" });
+    const values = el("div", { class: "gl-values" });
+    const results = el("h3", { class: "gl-results-heading", tabindex: "-1", text: "What the model does" });
+    const form = el("form", { class: "gl-form", "aria-label": "Gate lab settings" }, [
+      el("div", { class: "gl-row" }, [labelled("gl-model", "Model", model), labelled("gl-preset", "Example", preset)]),
+      labelled("gl-input", "Input", input),
+      hint,
+      el("fieldset", { class: "gl-clamps" }, [el("legend", { text: "Clamps" }), clamps, add]),
+      el("div", { class: "gl-row" }, [labelled("gl-show", "Unit to draw", showUnit), labelled("gl-step", "Step", step)]),
+    ]);
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+    root.append(form, results, status, tokens, charts, prediction, values);
+    const state = {
+      config: config, root: root, model: model, preset: preset, input: input, hint: hint, clamps: clamps,
+      showUnit: showUnit, step: step, status: status, tokens: tokens, charts: charts, prediction: prediction,
+      values: values, results: results, add: add, name: null, rows: 0, pending: 0, last: null, input_key: null,
+    };
+    model.addEventListener("change", function () { selectModel(model.value, 0); });
+    preset.addEventListener("change", function () {
+      if (preset.value !== "") { input.value = modelConfig().presets[Number(preset.value)].text; schedule(); }
+    });
+    input.addEventListener("input", function () { preset.value = ""; schedule(150); });
+    add.addEventListener("click", function () {
+      const row = addClamp({ gate: modelConfig().gates[0], units: "0", value: 0, from: 0, to: Math.max(1, stepsOf()) });
+      row.querySelector("select").focus();
+      schedule();
+    });
+    showUnit.addEventListener("change", function () { draw(); });
+    step.addEventListener("input", function () { draw(); });
+    tokens.addEventListener("click", function (event) {
+      const t = event.target.closest("[data-step]");
+      if (t) { step.value = t.getAttribute("data-step"); draw(); }
+    });
+    return state;
+  }
+
+  function modelConfig() {
+    return lab.config.models[lab.name];
+  }
+
+  function stepsOf() {
+    return api.encode(lab.name, lab.input.value).length;
+  }
+
+  function unitChoices(cfg) {
+    const choices = cfg.units.map(function (o) { return [o.units.join(","), o.label]; });
+    choices.push(["all", "all " + cfg.hidden_size + " units"]);
+    for (let u = 0; u < cfg.hidden_size; u++) choices.push([String(u), "unit " + u]);
+    return choices;
+  }
+
+  function selectModel(name, presetIndex) {
+    lab.name = name;
+    lab.model.value = name;
+    const cfg = modelConfig();
+    lab.preset.textContent = "";
+    cfg.presets.forEach(function (p, k) { lab.preset.appendChild(el("option", { value: String(k), text: p.label })); });
+    lab.preset.appendChild(el("option", { value: "", text: "your own input" }));
+    lab.preset.value = String(presetIndex);
+    lab.input.value = cfg.presets[presetIndex].text;
+    lab.input.maxLength = MAX_STEPS[cfg.kind];
+    lab.hint.textContent = cfg.kind === "text"
+      ? "Any text, up to " + MAX_STEPS.text + " characters; the model reads one character per step (↵ is a new line, · a space)."
+      : "Letters: a subject " + cfg.outputs[0] + "–" + cfg.outputs[cfg.outputs.length - 1] + " first, then fillers " +
+        cfg.vocab[cfg.outputs.length] + "–" + cfg.vocab[cfg.vocab.length - 2] + " (subjects may appear among them), then ? to ask. Other characters are skipped.";
+    lab.showUnit.textContent = "";
+    for (let u = 0; u < cfg.hidden_size; u++) lab.showUnit.appendChild(el("option", { value: String(u), text: "unit " + u }));
+    lab.showUnit.value = String(cfg.units[0].units[0]);
+    lab.clamps.textContent = "";
+    lab.rows = 0;
+    lab.status.textContent = "Loading the weights of the " + cfg.title + "…";
+    return api.load(name).then(function () { run(); }, function (error) {
+      lab.status.textContent = "Could not load the weights: " + error.message;
+    });
+  }
+
+  function addClamp(clamp) {
+    const cfg = modelConfig();
+    const k = lab.rows++;
+    const gate = select(cfg.gates.map(function (g) { return [g, NAMES[g]]; }));
+    const units = select(unitChoices(cfg));
+    const value = el("input", { type: "number", step: "0.05", min: "-1", max: "1", inputmode: "decimal" });
+    const from = el("input", { type: "number", step: "1", min: "0", inputmode: "numeric" });
+    const to = el("input", { type: "number", step: "1", min: "1", inputmode: "numeric" });
+    const remove = el("button", { type: "button", class: "gl-remove", text: "Remove clamp " + (k + 1) });
+    gate.value = clamp.gate;
+    units.value = clamp.units;
+    value.value = String(clamp.value);
+    from.value = String(clamp.from);
+    to.value = String(clamp.to);
+    const row = el("fieldset", { class: "gl-clamp" }, [
+      el("legend", { text: "Clamp " + (k + 1) }),
+      labelled("gl-gate-" + k, "Gate", gate),
+      labelled("gl-units-" + k, "Units", units),
+      labelled("gl-value-" + k, "Value", value),
+      labelled("gl-from-" + k, "From step", from),
+      labelled("gl-to-" + k, "To step (excluded)", to),
+      remove,
+    ]);
+    [gate, units, value, from, to].forEach(function (control) {
+      control.addEventListener("change", function () { schedule(); });
+    });
+    remove.addEventListener("click", function () {
+      row.remove();
+      lab.add.focus();
+      schedule();
+    });
+    lab.clamps.appendChild(row);
+    return row;
+  }
+
+  function setUp(key) {
+    const setup = lab.config.setups[key];
+    if (!setup) return;
+    selectModel(setup.model, setup.preset).then(function () {
+      setup.clamps.forEach(function (c) {
+        addClamp({ gate: c.gate, units: c.units === "all" ? "all" : c.units.join(","), value: c.value, from: c.from, to: c.to });
+      });
+      const first = setup.clamps[0].units;
+      lab.showUnit.value = String(first === "all" ? modelConfig().units[0].units[0] : first[0]);
+      run();
+      lab.step.value = String(setup.step);
+      draw();
+      lab.results.scrollIntoView({ block: "start" });
+      lab.results.focus({ preventScroll: true });
+    });
+  }
+
+  function schedule(delay) {
+    clearTimeout(lab.pending);
+    lab.pending = setTimeout(run, delay || 0);
+  }
+
+  // The clamp rows as the API takes them; rows that do not fit the input are reported and skipped.
+  function readClamps(T, problems) {
+    const cfg = modelConfig();
+    const clamps = [];
+    lab.clamps.querySelectorAll(".gl-clamp").forEach(function (row, k) {
+      const get = function (name) { return row.querySelector("[id^='gl-" + name + "-']"); };
+      const from = Number(get("from").value), to = Number(get("to").value), value = Number(get("value").value);
+      const ok = isInt(from) && isInt(to) && from >= 0 && from < to && to <= T && isFinite(value) && get("value").value !== "";
+      [get("from"), get("to"), get("value")].forEach(function (c) { c.setAttribute("aria-invalid", ok ? "false" : "true"); });
+      get("from").max = String(Math.max(0, T - 1));
+      get("to").max = String(T);
+      if (!ok) {
+        problems.push("clamp " + (k + 1) + " is skipped: it needs a value and steps with 0 ≤ from < to ≤ " + T);
+        return;
+      }
+      const units = get("units").value === "all"
+        ? Array.from({ length: cfg.hidden_size }, function (_, u) { return u; })
+        : get("units").value.split(",").map(Number);
+      units.forEach(function (u) { clamps.push({ gate: get("gate").value, unit: u, from: from, to: to, value: value }); });
+    });
+    return clamps;
+  }
+
+  function run() {
+    if (!lab || !lab.name || !(lab.name in prepared)) return;
+    const cfg = modelConfig();
+    const ids = api.encode(lab.name, lab.input.value).slice(0, MAX_STEPS[cfg.kind]);
+    if (ids.length === 0) {
+      lab.status.textContent = "Type an input (or pick an example) to run the model.";
+      lab.last = null;
+      draw();
+      return;
+    }
+    const problems = [];
+    const clamps = readClamps(ids.length, problems);
+    const started = performance.now();
+    const free = api.run(lab.name, ids, []);
+    const clamped = clamps.length ? api.run(lab.name, ids, clamps) : free;
+    const ms = performance.now() - started;
+    const input = lab.name + "\u0001" + ids.join(",");
+    lab.last = { ids: ids, free: free, clamped: clamped, clamps: clamps };
+    lab.step.max = String(ids.length - 1);
+    if (input !== lab.input_key || Number(lab.step.value) > ids.length - 1) lab.step.value = String(ids.length - 1);
+    lab.input_key = input; // a new input starts at its last step: the answer, the last prediction
+    lab.status.textContent = "Ran " + ids.length + " steps" + (clamps.length ? ", free and with " + clamps.length + " unit clamp" + (clamps.length > 1 ? "s" : "") : "") +
+      " (" + ms.toFixed(1) + " ms)." + (problems.length ? " Note: " + problems.join("; ") + "." : "");
+    draw();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Drawing
+  // ---------------------------------------------------------------------------------------
+
+  function softmax(logits) {
+    let max = -Infinity;
+    for (let k = 0; k < logits.length; k++) max = Math.max(max, logits[k]);
+    let sum = 0;
+    const p = logits.map(function (x) { const e = Math.exp(x - max); sum += e; return e; });
+    return p.map(function (e) { return e / sum; });
+  }
+
+  function draw() {
+    [lab.tokens, lab.charts, lab.prediction, lab.values].forEach(function (node) { node.textContent = ""; });
+    if (!lab.last) return;
+    const cfg = modelConfig();
+    const last = lab.last;
+    const T = last.ids.length;
+    const t = Math.min(Number(lab.step.value), T - 1);
+    const unit = Number(lab.showUnit.value);
+    const pinned = new Array(T).fill(false);
+    last.clamps.forEach(function (c) { if (c.unit === unit) for (let s = c.from; s < c.to; s++) pinned[s] = true; });
+    lab.step.setAttribute("aria-valuetext", "step " + t + " of " + (T - 1) + ", the model has read " + shown(cfg.vocab[last.ids[t]]));
+    drawTokens(cfg, last, t, unit, pinned);
+    const traces = cfg.gates.concat(cfg.cell === "lstm" ? ["c", "h"] : ["h"]);
+    const expected = nextProbabilities(cfg, last);
+    lab.charts.appendChild(el("p", { class: "gl-legend", text: "Unit " + unit + ", step by step: the free run dashed, the clamped run solid; shaded: the steps where this unit is clamped; the thin line: step " + t + "." }));
+    traces.forEach(function (key) {
+      lab.charts.appendChild(chart(NAMES[key] + ", unit " + unit, last.free[key].map(function (v) { return v[unit]; }),
+        last.clamped[key].map(function (v) { return v[unit]; }), pinned, t, key === "c" ? null : key === "h" || key === "g" || key === "n" ? [-1, 1] : [0, 1]));
+    });
+    if (expected) lab.charts.appendChild(chart(expected.title, expected.free, expected.clamped, pinned, t, [0, 1]));
+    drawPrediction(cfg, last, t);
+    drawValues(cfg, last, t, unit, traces);
+  }
+
+  function drawTokens(cfg, last, t, unit, pinned) {
+    const key = cfg.cell === "lstm" ? "c" : "h";
+    let scale = 1e-9;
+    last.clamped[key].forEach(function (v) { scale = Math.max(scale, Math.abs(v[unit])); });
+    last.ids.forEach(function (id, s) {
+      const v = last.clamped[key][s][unit] / scale;
+      const span = el("span", { "data-step": String(s), title: "step " + s + ": " + key + " = " + last.clamped[key][s][unit].toFixed(3), text: shown(cfg.vocab[id]) });
+      span.style.setProperty("--gl-value", Math.abs(v).toFixed(3));
+      span.className = (v >= 0 ? "gl-pos" : "gl-neg") + (pinned[s] ? " gl-pinned" : "") + (s === t ? " gl-current" : "");
+      lab.tokens.appendChild(span);
+      if (cfg.vocab[id] === "\n") lab.tokens.appendChild(el("br"));
+    });
+  }
+
+  // The probability of what comes next (the character model) or of the subject (recall), per step;
+  // null for a recall input that does not open with a subject.
+  function nextProbabilities(cfg, last) {
+    const T = last.ids.length;
+    if (cfg.kind !== "text" && cfg.outputs.indexOf(cfg.vocab[last.ids[0]]) < 0) return null;
+    const target = function (s) {
+      return cfg.kind === "text" ? (s + 1 < T ? last.ids[s + 1] : -1) : cfg.outputs.indexOf(cfg.vocab[last.ids[0]]);
+    };
+    const series = function (run) {
+      return run.out.map(function (logits, s) { const k = target(s); return k < 0 ? NaN : softmax(logits)[k]; });
+    };
+    const title = cfg.kind === "text" ? "probability of the next character of the input" : "probability of the subject " + cfg.vocab[last.ids[0]];
+    return { title: title, free: series(last.free), clamped: series(last.clamped) };
+  }
+
+  function chart(title, free, clamped, pinned, t, range) {
+    const T = free.length;
+    const W = 600, Hh = 64, pad = 4;
+    let lo = range ? range[0] : Infinity, hi = range ? range[1] : -Infinity;
+    if (!range) {
+      free.concat(clamped).forEach(function (v) { if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
+      if (!(hi > lo)) { lo -= 1; hi += 1; }
+    }
+    const x = function (s) { return T === 1 ? W / 2 : pad + (s * (W - 2 * pad)) / (T - 1); };
+    const y = function (v) { return pad + ((hi - v) * (Hh - 2 * pad)) / (hi - lo); };
+    const svg = svgEl("svg", { viewBox: "0 0 " + W + " " + Hh, preserveAspectRatio: "none", class: "gl-chart", role: "img" });
+    const step = T === 1 ? W : (W - 2 * pad) / (T - 1);
+    pinned.forEach(function (p, s) {
+      if (p) svg.appendChild(svgEl("rect", { x: x(s) - step / 2, y: 0, width: step, height: Hh, class: "gl-pin" }));
+    });
+    if (lo < 0 && hi > 0) svg.appendChild(svgEl("line", { x1: 0, x2: W, y1: y(0), y2: y(0), class: "gl-zero" }));
+    svg.appendChild(svgEl("line", { x1: x(t), x2: x(t), y1: 0, y2: Hh, class: "gl-now" }));
+    const path = function (values) {
+      let d = "", pen = false;
+      values.forEach(function (v, s) {
+        if (!isFinite(v)) { pen = false; return; }
+        d += (pen ? "L" : "M") + x(s).toFixed(1) + " " + y(v).toFixed(1);
+        pen = true;
+      });
+      return d;
+    };
+    svg.appendChild(svgEl("path", { d: path(free), class: "gl-free" }));
+    svg.appendChild(svgEl("path", { d: path(clamped), class: "gl-clamped" }));
+    const at = function (v) { return isFinite(v[t]) ? v[t].toFixed(3) : "none"; };
+    svg.setAttribute("aria-label", title + " over " + T + " steps; at step " + t + ": free " + at(free) + ", clamped " + at(clamped) + ".");
+    const span = range ? range[0] + " to " + range[1] : lo.toFixed(2) + " to " + hi.toFixed(2);
+    return el("figure", { class: "gl-figure" }, [el("figcaption", { text: title + " (" + span + ")" }), svg]);
+  }
+
+  function drawPrediction(cfg, last, t) {
+    const pFree = softmax(last.free.out[t]), pClamped = softmax(last.clamped.out[t]);
+    let order = pFree.map(function (_, k) { return k; });
+    order.sort(function (a, b) { return Math.max(pFree[b], pClamped[b]) - Math.max(pFree[a], pClamped[a]); });
+    order = order.slice(0, 8);
+    const read = shown(cfg.vocab[last.ids[t]]);
+    const caption = cfg.kind === "text"
+      ? "Next character after step " + t + " (the model has read “" + read + "”): the 8 most likely"
+      : "The answer after step " + t + " (the model has read “" + read + "”)" + (t === last.ids.length - 1 ? "" : "; the task asks at the ? step");
+    const table = el("table", { class: "gl-table" }, [el("caption", { text: caption })]);
+    table.appendChild(el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: cfg.kind === "text" ? "character" : "subject" }), el("th", { scope: "col", text: "free" }), el("th", { scope: "col", text: "clamped" })])]));
+    const body = el("tbody");
+    order.forEach(function (k) {
+      const bar = function (p) {
+        const cell = el("td", { class: "gl-bar-cell" }, [el("span", { class: "gl-bar-value", text: (100 * p).toFixed(1) + "%" })]);
+        cell.style.setProperty("--gl-p", p.toFixed(4));
+        return cell;
+      };
+      body.appendChild(el("tr", {}, [el("th", { scope: "row", text: shown(cfg.outputs[k]) }), bar(pFree[k]), bar(pClamped[k])]));
+    });
+    table.appendChild(body);
+    lab.prediction.appendChild(table);
+  }
+
+  function drawValues(cfg, last, t, unit, traces) {
+    const table = el("table", { class: "gl-table" }, [el("caption", { text: "Unit " + unit + " at step " + t })]);
+    table.appendChild(el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: "trace" }), el("th", { scope: "col", text: "free" }), el("th", { scope: "col", text: "clamped" })])]));
+    const body = el("tbody");
+    traces.forEach(function (key) {
+      body.appendChild(el("tr", {}, [el("th", { scope: "row", text: NAMES[key] }), el("td", { text: last.free[key][t][unit].toFixed(4) }), el("td", { text: last.clamped[key][t][unit].toFixed(4) })]));
+    });
+    table.appendChild(body);
+    lab.values.appendChild(el("details", {}, [el("summary", { text: "Values of unit " + unit + " at step " + t }), table]));
+  }
+
+  // Material's instant navigation swaps the page and emits document$; without Material, the DOM event.
+  function start() {
+    if (typeof window.document$ !== "undefined" && window.document$.subscribe) window.document$.subscribe(function () { init(); });
+    else init();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

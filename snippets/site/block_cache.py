@@ -1,0 +1,120 @@
+"""The printed output of a page's code blocks, kept while nothing it depends on changes.
+
+markdown-exec runs every `python exec="true"` block on every build and caches nothing; drawing a
+figure takes a few tenths of a second, so a warm build spent most of its time redrawing figures
+from results that had not changed. `install()` wraps markdown-exec's Python runner: a block's
+printed output is stored under a key made of
+
+- the block's source,
+- every file of the `snippets` package (the figures, the experiments, the site helpers),
+- the seed base, and the versions of torch, matplotlib and markdown-exec,
+
+together with the experiment results the block read (`snippets.experiments.cache` entries, by
+name and key) and the time each entry file was written. A later build with the same key reuses
+the output if each of those entries is still the same file; otherwise the block runs again. So a
+block shows what its code computes from the results the build's cache holds, as if it had run.
+
+Not kept: blocks with a `session` (they share state with other blocks), and blocks that read the
+build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`), which run every
+time. `SNIPPETS_CACHE=off` keeps nothing. Entries live in `blocks/` under the project's cache root
+(JSON, written atomically); entries a build did not use are deleted at its end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+
+from snippets import seeding
+from snippets.experiments import cache
+
+LIVE = re.compile(r"\bcache\.report\b|\bbuild_log\b|\blast_run_seconds\b")
+_state: dict = {"code": None, "used": set()}
+
+
+def _versions() -> str:
+    names = ("torch", "matplotlib", "markdown-exec")
+    return ";".join(f"{n}={metadata.version(n)}" for n in names)
+
+
+def package_fingerprint() -> str:
+    """SHA-256 of every .py file of the `snippets` package (path and bytes), read once per build."""
+    root = Path(cache.__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def block_key(code: str) -> str:
+    if _state["code"] is None:
+        _state["code"] = package_fingerprint() + _versions()
+    text = json.dumps([code, _state["code"], seeding.base()])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _entry_file(name: str, key: str) -> Path:
+    return cache.folder("experiments") / f"{name}-{key}.pt"
+
+
+def _stamp(name: str, key: str) -> int | None:
+    try:
+        return _entry_file(name, key).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def cached_run(run, code: str, session: str | None = None, **kwargs) -> str:
+    """`run(code, session=..., **kwargs)` (markdown-exec's runner), or its stored output."""
+    enabled = os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
+    if session or not enabled or LIVE.search(code):
+        return run(code, session=session, **kwargs)
+    key = block_key(code)
+    path = cache.folder("blocks") / f"{key}.json"
+    _state["used"].add(path.name)
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if all(_stamp(name, k) == stamp for name, k, stamp in entry["reads"]):
+            return entry["output"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing or unreadable: run the block
+    start = len(cache.report())
+    output = run(code, session=session, **kwargs)
+    reads = sorted({(r["name"], r["key"]) for r in cache.report()[start:]})
+    entry = {"output": output, "reads": [(name, k, _stamp(name, k)) for name, k in reads]}
+    if all(stamp is not None for _, _, stamp in entry["reads"]):  # every result it read is on disk
+        cache.write_atomic(path, lambda f: f.write(json.dumps(entry).encode()))
+    return output
+
+
+def install() -> None:
+    """Route markdown-exec's Python blocks through `cached_run` (once per process)."""
+    from markdown_exec._internal.formatters import python
+
+    if getattr(python._run_python, "snippets_cached", False):
+        return
+    run = python._run_python
+
+    def wrapped(code, returncode=None, session=None, id=None, **extra):  # noqa: A002 (markdown-exec's name)
+        return cached_run(run, code, session=session, returncode=returncode, id=id, **extra)
+
+    wrapped.snippets_cached = True
+    python._run_python = wrapped
+
+
+def start_build() -> None:
+    """Forget the previous build's code fingerprint and the entries it used (`mkdocs serve`)."""
+    _state["code"], _state["used"] = None, set()
+
+
+def drop_unused() -> list[str]:
+    """Delete the entries this build did not use (older code's, removed blocks'); return their names."""
+    folder = cache.folder("blocks")
+    gone = [p.name for p in folder.glob("*.json") if p.name not in _state["used"]]
+    for name in gone:
+        (folder / name).unlink(missing_ok=True)
+    return gone
