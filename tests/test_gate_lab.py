@@ -253,7 +253,7 @@ def test_the_units_are_the_ones_the_other_pages_single_out(page_result):
     from snippets.figures import lstm as lstm_figures
 
     result = recall()
-    assert G.stored_gap(result, "lstm") == lstm_figures.recall_gap(result)
+    assert G.stored_gap(result, G.RECALL_MODELS["lstm"]) == lstm_figures.recall_gap(result)
     assert page_result["units"]["recall-lstm"]["groups"]["carrying"] == lstm_figures.recall_memory(result)["units"]
     best = text_units()["trained"]["best"]
     assert [u["unit"] for u in page_result["units"]["char"]["best"]] == [u["unit"] for u in best]

@@ -27,8 +27,9 @@ The result of `sweep` (what `adding_problem`, `copy_task`, `recall` and `char_mo
   `final_val_loss`, `final_val_accuracy`, `test_loss`, `test_accuracy`; `val_loss` and
   `val_accuracy` (`band`: the mean over seeds and its 95 % confidence interval per evaluation);
   `runs` (the per-seed logs, thinned by `slim`, each with `test_loss`/`test_accuracy`). The
-  first seed's run keeps its trained weights, `runs[0]["state_dict"]` (a `train.SequenceModel`
-  state dict, or the variant's layer for the variants page).
+  first seed's run (every seed's, with `keep_all`) keeps its trained weights,
+  `runs[0]["state_dict"]` (a `train.SequenceModel` state dict, or the variant's layer for the
+  variants page).
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ def sweep(
     layers: dict | None = None,
     known: dict = MODELS,
     transfer: tuple = (),
+    keep_all: bool = False,
 ) -> dict:
     """Per model, the learning rate of `lrs` with the lowest validation score, and its runs on every
     seed, scored on test data (module docstring).
@@ -243,7 +245,8 @@ def sweep(
     nothing to choose and all seeds run at once. `hidden_size` is {model: H}. `layers` ({model:
     layer class}) trains a `snippets` layer instead of torch.nn's (the variants); `known` maps each
     name to (cell, forget bias). `transfer`: further tests of every run on changed task arguments
-    (`members_job`). `sweeps` runs several tasks' sweeps at once.
+    (`members_job`). `keep_all`: every seed's run keeps its weights, not only the first's.
+    `sweeps` runs several tasks' sweeps at once.
     """
     return sweeps(
         task_name,
@@ -258,6 +261,7 @@ def sweep(
         layers,
         known,
         [transfer],
+        keep_all,
     )[0]
 
 
@@ -274,6 +278,7 @@ def sweeps(
     layers: dict | None = None,
     known: dict = MODELS,
     transfers: list | None = None,
+    keep_all: bool = False,
 ) -> list[dict]:
     """`sweep` for each of `task_args` (one `transfer` each in `transfers`), their runs sent to the
     pool together, stage by stage, so that both workers stay busy."""
@@ -283,7 +288,8 @@ def sweeps(
     n_first = len(seeds) if all(len(g) == 1 for g in grids.values()) else (sweep_seeds or len(seeds))
     first, rest = seeds[:n_first], seeds[n_first:]
     transfers = transfers or [()] * len(task_args)
-    run = _Runner(task_name, hidden_size, config, test_size, layers or {}, known, keep_seed=seeds[0])
+    keep = set(seeds if keep_all else seeds[:1])
+    run = _Runner(task_name, hidden_size, config, test_size, layers or {}, known, keep)
     logs = run(
         {(k, m, lr): first for k in range(len(task_args)) for m in models for lr in grids[m]}, task_args, transfers
     )
@@ -331,11 +337,11 @@ def sweeps(
 
 class _Runner:
     """Runs {(task index, model, lr): seeds} on the pool as batched models, returning
-    {(task index, model, lr, seed): log}. Runs of `keep_seed` keep their weights."""
+    {(task index, model, lr, seed): log}. Runs of the seeds in `keep` keep their weights."""
 
-    def __init__(self, task_name, hidden_size, config, test_size, layers, known, keep_seed):
+    def __init__(self, task_name, hidden_size, config, test_size, layers, known, keep):
         self.task_name, self.hidden_size, self.config, self.test_size = task_name, hidden_size, config, test_size
-        self.layers, self.known, self.keep_seed = layers, known, keep_seed
+        self.layers, self.known, self.keep = layers, known, keep
 
     def __call__(self, plan: dict, task_args: list[dict], transfers: list) -> dict:
         groups: dict[tuple, list] = {}
@@ -356,7 +362,7 @@ class _Runner:
                     H,
                     [asdict(replace(self.config, lr=lr, seed=seed)) for _, seed in members],
                     [self.known[m][1] for m, _ in members],
-                    [seed == self.keep_seed for _, seed in members],
+                    [seed in self.keep for _, seed in members],
                     self.test_size,
                     layer,
                     tuple(transfers[k]),

@@ -72,7 +72,16 @@ def adding_problem(config: AddingConfig = AddingConfig()) -> dict:
     sizes = _hidden(config.models, config.hidden_size, config.match, task)
     seeds = seeding.seeds(config.seeds)
     return sweep(
-        "adding", args, config.models, seeds, config.lrs, sizes, config.train, config.test_size, config.sweep_seeds
+        "adding",
+        args,
+        config.models,
+        seeds,
+        config.lrs,
+        sizes,
+        config.train,
+        config.test_size,
+        config.sweep_seeds,
+        keep_all=True,  # the LSTM page looks inside every trained network
     )
 
 

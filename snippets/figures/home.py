@@ -1,7 +1,8 @@
 """The home page: one figure that shows the site's thesis, drawn from the LSTM page's experiment.
 
 Left, the adding problem at T = 100 (`snippets.experiments.adding_problem`): the validation error of
-every LSTM and every tanh RNN run against training steps, with the error of predicting the mean.
+every LSTM run (forget bias 1 and PyTorch's default) and every tanh RNN run against training steps,
+with the error of predicting the mean.
 Right, the carrying unit the LSTM page finds by its rule (`snippets.figures.lstm.adding_memory`):
 its cell state on three validation sequences, the steps of the two marked values drawn in.
 """
@@ -20,13 +21,8 @@ def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int =
     with theme():
         fig = Figure(figsize=(PHONE_WIDTH, 5.4) if narrow else (7.4, 2.9), layout="constrained")
         curves, unit = fig.subplots(2, 1) if narrow else fig.subplots(1, 2, width_ratios=(1, 1.3))
-        for cell, label, color, style in (("lstm", "LSTM", COLORS[0], "-"), ("rnn", "tanh RNN", COLORS[1], "--")):
-            runs = lstm_page.adding_runs(result, cell)
-            for k, run in enumerate(runs):
-                name = f"{label} ({len(runs)} seeds)" if k == 0 else None
-                curves.plot(run["val_step"], run["val_loss"], color=color, linestyle=style, linewidth=1.2, label=name)
-        curves.axhline(result["baseline"], color="#000000", linestyle=":", linewidth=1.2, label="predict the mean")
-        curves.set(yscale="log", xlabel="training step", ylabel="validation MSE", title="Learning to add")
+        lstm_page.draw_adding_curves(curves, result)
+        curves.set(xlabel="training step", ylabel="validation MSE", title="Learning to add")
         curves.legend(loc="lower left", fontsize=9)
         traces, steps = memory["shown"]["traces"], np.arange(memory["T"])
         for s, color in zip(range(sequences), COLORS):
