@@ -150,7 +150,28 @@ def _compact(svg: str) -> str:
 
     svg = _GEOMETRY.sub(attribute, svg)
     referenced = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
-    return re.sub(r'<g id="([^"]+)"', lambda m: m.group() if m.group(1) in referenced else "<g", svg)
+    svg = re.sub(r'<g id="([^"]+)"', lambda m: m.group() if m.group(1) in referenced else "<g", svg)
+    # Indentation before shapes and groups is no text; before <text> and <tspan> it could be.
+    return _GROUP_TAG.sub(_unwrap_plain_groups(), _INDENT.sub("", svg))
+
+
+_INDENT = re.compile(r"\n\s*(?=</?(?:g|path|use|defs|clipPath|rect)\b)")
+_GROUP_TAG = re.compile(r"<g>|<g\s|</g>")
+
+
+def _unwrap_plain_groups():
+    """A `_GROUP_TAG.sub` callback that drops each `<g>` without attributes and its closing tag
+    (such a group changes nothing; matplotlib nests one per artist and per tick)."""
+    kept: list[bool] = []
+
+    def replace(match: re.Match) -> str:
+        tag = match.group()
+        if tag == "</g>":
+            return tag if kept.pop() else ""
+        kept.append(tag != "<g>")
+        return tag if kept[-1] else ""
+
+    return replace
 
 
 _PATH_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -227,7 +248,7 @@ def _lines_once(path: str) -> str:
 
 def _finish(svg: str, alt: str, name: str | None) -> str:
     prefix = name or "fig-" + hashlib.sha256((svg + alt).encode()).hexdigest()[:10]
-    return _label(_recolor(_prefix_ids(svg, prefix)), alt.strip(), prefix)
+    return _label(_style_classes(_recolor(_prefix_ids(svg, prefix)), prefix), alt.strip(), prefix)
 
 
 def _strip_prolog(svg: str) -> str:
@@ -242,6 +263,23 @@ def _prefix_ids(svg: str, prefix: str) -> str:
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     # Matplotlib's <style> says `*{...}`: inline in HTML that would restyle every SVG on the page.
     return svg.replace("*{stroke-linejoin", f"#{prefix} *{{stroke-linejoin", 1)
+
+
+def _style_classes(svg: str, prefix: str) -> str:
+    """Each distinct `style` attribute becomes a class, its rule said once in the figure's own
+    `<style>`, scoped by the figure's id (which outranks Material's rules, as the inline style
+    did). Matplotlib repeats the same style on every tick, grid line and curve: a third of a
+    page's weight."""
+    if 'class="' in svg or "</style>" not in svg:
+        return svg
+    classes: dict[str, str] = {}
+
+    def to_class(match: re.Match) -> str:
+        return f' class="{classes.setdefault(match.group(1), f"s{len(classes)}")}"'
+
+    svg = re.sub(r' style="([^"]*)"', to_class, svg)
+    rules = "".join(f"#{prefix} .{name}{{{style}}}" for style, name in classes.items())
+    return svg.replace("</style>", rules + "</style>", 1)
 
 
 def _recolor(svg: str) -> str:

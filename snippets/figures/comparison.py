@@ -118,7 +118,7 @@ def curves_figure(result: dict, task: str, narrow: bool = False) -> Figure:
         ax = fig.add_subplot()
         plot_curves(ax, result, task)
         ax.set_title(PANELS[task][0], fontsize=10)
-        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=9)
     return fig
 
 
@@ -155,7 +155,7 @@ def recall_figure(result: dict, narrow: bool = False) -> Figure:
         ax.set_xlabel("gap (distractors between the subject and the query)")
         ax.set_ylabel("test accuracy")
         ax.set_ylim(0, 1.05)
-        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=9)
     return fig
 
 

@@ -55,7 +55,7 @@ def same_weights_figure(result: dict, narrow: bool = False) -> Figure:
         if not narrow:
             axes[0].set_xlabel("time step $t$")
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside upper center", ncols=1 if narrow else 2, fontsize=8)
+        fig.legend(handles, labels, loc="outside upper center", ncols=1 if narrow else 2, fontsize=9)
     return fig
 
 
@@ -219,7 +219,7 @@ def gradient_figure(result: dict, narrow: bool = False) -> Figure:
         ax.set_yscale("log")
         ax.set_xlabel("steps back from the loss, $k$")
         ax.set_ylabel("$\\|\\partial L / \\partial h_{T-k}\\|$")
-        fig.legend(loc="outside upper center", ncols=1 if narrow else 2, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=1 if narrow else 2, fontsize=9)
     return fig
 
 

@@ -19,7 +19,7 @@ def plot_traces(panels: dict[str, np.ndarray], units: list[int], shade: list[int
         raise ValueError("plot_traces: expected at least one panel, got none")
     steps = len(next(iter(panels.values())))
     with theme():
-        size = (PHONE_WIDTH, 1.25 * len(panels) + 1.0) if narrow else (7, 1.3 * len(panels) + 0.8)
+        size = (PHONE_WIDTH, 1.25 * len(panels) + 1.0) if narrow else (5.6, 1.3 * len(panels) + 0.8)
         fig = Figure(figsize=size, layout="constrained")
         axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
         for ax, (label, values) in zip(axes, panels.items()):
@@ -52,7 +52,7 @@ def plot_divergence(curves: dict[str, np.ndarray], narrow: bool = False) -> Figu
     most `PHONE_WIDTH` wide, one legend entry a line.
     """
     with theme():
-        fig = Figure(figsize=(PHONE_WIDTH, 3.8) if narrow else (6.5, 3.4), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 3.8) if narrow else (5.6, 3.4), layout="constrained")
         ax = fig.subplots()
         for name, curve in curves.items():
             # A distance of exactly 0 (the runs became identical) has no place on a log scale: the line ends.

@@ -76,7 +76,7 @@ def loss_curves_figure(result: dict, narrow: bool = False, ylabel: str = "valida
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.set_xlim(0, result["train"]["steps"])
-        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=9)
     return fig
 
 
@@ -228,7 +228,7 @@ def drift_figure(result: dict, narrow: bool = False) -> Figure:
         ax.axhline(0, color="#000000", linewidth=0.8)
         ax.set_xlabel("training step, while the run is still at chance")
         ax.set_ylabel("change of the keep gate's bias")
-        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=8)
+        fig.legend(loc="outside upper center", ncols=2 if narrow else 3, fontsize=9)
     return fig
 
 
