@@ -4,7 +4,6 @@ Budgets are tiny (the text model trains for a few dozen steps): the tests check 
 read and that the computations are right, not the pages' numbers. No test times anything.
 """
 
-
 import pytest
 
 from snippets import experiments as ex
