@@ -836,9 +836,25 @@ def lstm_fb1_passes_more_gradient_than_gru() -> Claim:
 
 
 def protocol_facts() -> dict:
-    """The seed count, the t quantile of its 95 % interval, the sweep's seeds, as text."""
+    """The seed count, the t quantile of its 95 % interval, the sweep's seeds, the hidden sizes and
+    the largest budget of the four tasks, and the recall task's budget, as text."""
     from snippets import experiments as ex
     from snippets.experiments.stats import t_quantile
 
     n, sweep = ex.AddingConfig().seeds, ex.AddingConfig().sweep_seeds
-    return {"n": str(n), "df": str(n - 1), "t": f"{t_quantile(n - 1):.3f}", "sweep": str(sweep), "rest": str(n - sweep)}
+    configs = (ex.AddingConfig(), ex.CopyConfig(), ex.RecallConfig(), ex.CharConfig())
+    if any(c.seeds != n for c in configs):
+        raise ValueError(f"protocol_facts: expected {n} seeds in every task, got {[c.seeds for c in configs]}")
+    recall = ex.RecallConfig().train
+    return {
+        "n": str(n),
+        "df": str(n - 1),
+        "t": f"{t_quantile(n - 1):.3f}",
+        "sweep": str(sweep),
+        "rest": str(n - sweep),
+        "hidden": " or ".join(str(h) for h in sorted({c.hidden_size for c in configs})),
+        "max_steps": f"{max(c.train.steps for c in configs):,}",
+        "recall_steps": f"{recall.steps:,}",
+        "recall_batch": str(recall.batch_size),
+        "recall_target": f"{recall.target_loss:g}",
+    }
