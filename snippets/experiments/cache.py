@@ -216,14 +216,30 @@ def write_atomic(path: pathlib.Path, write) -> None:
         raise
 
 
+_loaded: dict[str, tuple[tuple[int, int], dict]] = {}  # path -> ((mtime, size), payload) this process read
+
+
 def _read(path: pathlib.Path, key: str):
-    """The stored payload, or `None` when missing or unreadable (with a warning)."""
-    if not path.exists():
+    """The stored payload, or `None` when missing or unreadable (with a warning).
+
+    A file this process has read before and that is unchanged since (same modification time and
+    size) is not read again: a build asks for the same results from many facts, claims and
+    figures, and unpickling them safely (`weights_only`) was most of a warm build's time. The
+    payload is then the same object as before, so callers must not change it.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
         return None
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = _loaded.get(str(path))
+    if known is not None and known[0] == stamp and known[1]["key"] == key:
+        return known[1]
     try:
         payload = torch.load(path, weights_only=True)
         if not (isinstance(payload, dict) and payload.get("key") == key and "result" in payload):
             raise ValueError("not a cache entry of this key")
+        _loaded[str(path)] = (stamp, payload)
         return payload
     except Exception as err:  # corrupt, truncated, foreign: recompute, never crash the build
         warnings.warn(

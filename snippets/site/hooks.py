@@ -27,7 +27,7 @@ from mkdocs.structure.files import File
 from snippets import experiments
 from snippets.experiments import cache
 from snippets.figures import svg_cache
-from snippets.site import a11y, block_cache, build_log, gatelab, notebook_cache, notebooks, pagenames
+from snippets.site import a11y, block_cache, build_log, gatelab, notebook_cache, notebooks, pagenames, proofer
 from snippets.site.mathml import TexError, tex_to_mathml
 
 log = logging.getLogger("mkdocs.plugins.snippets")
@@ -60,6 +60,8 @@ def on_config(config):
     notebooks.use_arithmatex_markup()
     pagenames.install()
     block_cache.install()  # a block's output is kept while its code and the results it read are unchanged
+    proofer.install()  # the link check skips the inside of figures and formulas
+    proofer.install_search()  # so does the search index
     return config
 
 
