@@ -19,22 +19,24 @@ from snippets.figures import lstm as lstm_page
 def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int = 3) -> Figure:
     """Learning curves of both cells (left or top) beside the LSTM's carrying unit (right or bottom)."""
     with theme():
-        fig = Figure(figsize=(PHONE_WIDTH, 5.4) if narrow else (7.4, 2.9), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 6.2) if narrow else (7.4, 3.3), layout="constrained")
         curves, unit = fig.subplots(2, 1) if narrow else fig.subplots(1, 2, width_ratios=(1, 1.3))
         lstm_page.draw_adding_curves(curves, result)
         curves.set(xlabel="training step", ylabel="validation MSE", title="Learning to add")
-        curves.legend(loc="lower left", fontsize=9)
+        # above the panels: inside, it would hide the curves it names
+        fig.legend(
+            *curves.get_legend_handles_labels(), loc="outside upper center", ncols=1 if narrow else 2, fontsize=9
+        )
         traces, steps = memory["shown"]["traces"], np.arange(memory["T"])
         for s, color in zip(range(sequences), COLORS):
             for mark in np.flatnonzero(traces["x"][s, :, 1]):
                 unit.axvline(mark, color=color, alpha=0.4, linewidth=0.9)
-            unit.plot(steps, traces["c"][:, s], color=color, linewidth=1.4, label=f"sequence {s + 1}")
+            unit.plot(steps, traces["c"][:, s], color=color, linewidth=1.4)  # one colour per sequence
         unit.set(
             xlabel="time step (lines: the two marked steps)",
             ylabel="cell state $c_t$",
             title=f"One LSTM unit holds the first value (unit {memory['shown']['unit']})",
         )
-        unit.legend(loc="best", fontsize=9)
     return fig
 
 
