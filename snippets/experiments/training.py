@@ -45,8 +45,8 @@ class AddingConfig:
 
     Budget: up to `train.steps` updates of `train.batch_size` sequences, stopping once the
     validation MSE (`train.val_size` held-out sequences) is below `train.target_loss`. A tanh RNN
-    that fails here is failing *on this budget*: with far more updates (Le et al. 2015 report
-    ~10^6) it can learn the task.
+    that fails here is failing *on this budget*, not necessarily for good: these runs do not show
+    what far more updates would do.
     """
 
     T: int = 100
