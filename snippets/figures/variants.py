@@ -260,6 +260,8 @@ def variants_facts() -> dict:
     result = lstm_variants()
     drift = keep_drift(result)
     out = {**budget_facts(result), "n": str(len(result["seeds"]))}
+    for direction, reached in drift_outcomes(result).items():
+        out[f"{direction}_runs"], out[f"{direction}_solved"] = str(len(reached)), str(sum(reached))
     for model, data in result["cells"].items():
         out[f"{model}_solved"] = str(solved(result, model))
         steps = [s for s, st in zip(data["steps_run"], data["status"]) if st == "solved"]
@@ -279,7 +281,7 @@ def _drift_signs(result: dict) -> dict:
 
 def fresh_keep_does_not_decide() -> Claim:
     """Among the models whose keep gate starts near 0.5 (a fresh gate between 0.4 and 0.6), at least
-    one reached the target on every seed and at least one on none: the initial keep value does not
+    one reached the target on most seeds and at least one on none: the initial keep value does not
     decide who learns."""
     from snippets.experiments import lstm_variants
 
@@ -287,7 +289,7 @@ def fresh_keep_does_not_decide() -> Claim:
     drift = keep_drift(result)
     n = len(result["seeds"])
     near = {m: solved(result, m) for m, d in drift.items() if 0.4 < d["initial_gate"] < 0.6}
-    holds = any(k == n for k in near.values()) and any(k == 0 for k in near.values())
+    holds = any(2 * k > n for k in near.values()) and any(k == 0 for k in near.values())
     return Claim(
         holds, "; ".join(f"{LABELS[m]}: keep ≈ {drift[m]['initial_gate']:.2f}, solved {k}/{n}" for m, k in near.items())
     )
@@ -305,23 +307,30 @@ def forget_bias_one_helps() -> Claim:
 DRIFT = 0.1  # a keep-gate bias that moved by more than this while at chance has clearly moved
 
 
-def drift_direction_predicts_learning() -> Claim:
-    """Run by run, over every model with a keep gate: each run whose keep-gate bias fell by more
-    than 0.1 while at chance stayed at chance to the end of its budget, each run whose bias rose by
-    more than 0.1 reached the target, and both kinds of run occur."""
-    from snippets.experiments import lstm_variants
-
-    result = lstm_variants()
-    fell, rose = [], []  # (model, solved) per run
+def drift_outcomes(result: dict) -> dict[str, list[bool]]:
+    """Per direction ("fell", "rose"), one entry per run whose keep-gate bias moved by more than
+    `DRIFT` that way while at chance: whether the run reached the target."""
+    out: dict[str, list[bool]] = {"fell": [], "rose": []}
     for model, d in keep_drift(result).items():
         for value, status in zip(d["per_seed"], result["cells"][model]["status"]):
             if value is not None and abs(value) > DRIFT:
-                (fell if value < 0 else rose).append((LABELS[model], status == "solved"))
-    holds = bool(fell) and bool(rose) and not any(s for _, s in fell) and all(s for _, s in rose)
+                out["fell" if value < 0 else "rose"].append(status == "solved")
+    return out
+
+
+def drift_direction_predicts_learning() -> Claim:
+    """Run by run, over every model with a keep gate: at least three quarters of the runs whose
+    keep-gate bias rose by more than 0.1 while at chance reached the target, and at most a quarter
+    of the runs whose bias fell by more than 0.1; both kinds of run occur."""
+    from snippets.experiments import lstm_variants
+
+    runs = drift_outcomes(lstm_variants())
+    fell, rose = runs["fell"], runs["rose"]
+    holds = bool(fell) and bool(rose) and 4 * sum(rose) >= 3 * len(rose) and 4 * sum(fell) <= len(fell)
     return Claim(
         holds,
-        f"bias fell by more than {DRIFT}: {len(fell)} runs, {sum(s for _, s in fell)} reached the target; "
-        f"rose by more than {DRIFT}: {len(rose)} runs, {sum(s for _, s in rose)} reached it",
+        f"bias fell by more than {DRIFT}: {sum(fell)} of {len(fell)} runs reached the target; "
+        f"rose by more than {DRIFT}: {sum(rose)} of {len(rose)}",
     )
 
 
