@@ -105,3 +105,18 @@ def test_lstm_page_claims_forget_bias_makes_cells_accumulate():
     assert near_one.sum() >= 2, "alt text: forget gates near 1 for two of the units"
     drift = np.abs(trace["c"][29] - trace["c"][20])
     assert np.all(drift[near_one] > 0.5), "caption: the cell state drifts instead of settling"
+
+
+def test_a_formula_is_parsed_once_for_every_parser_and_as_matplotlib_parses_it():
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ft2font import LoadFlags
+    from matplotlib.mathtext import MathTextParser
+
+    formula, prop = r"$\mathdefault{10^{-7}}\,h_{t-1}$", FontProperties(size=9.5)
+    before = figures._parsed.cache_info()
+    first = MathTextParser("path").parse(formula, 72, prop)
+    again = MathTextParser("path").parse(formula, 72, prop)  # a new renderer's parser
+    after = figures._parsed.cache_info()
+    assert again is first and after.hits == before.hits + 1 and after.misses == before.misses + 1
+    own = figures._parse_formula(MathTextParser("path"), formula, 72, prop.copy(), True, LoadFlags.NO_HINTING)
+    assert tuple(own) == tuple(first)  # what matplotlib's own parser makes of it
