@@ -87,3 +87,25 @@ def test_the_key_follows_the_code_and_the_seed_base(root, monkeypatch):
     assert block_cache.block_key("print(2)") != key
     monkeypatch.setenv("SNIPPETS_SEED_BASE", "1000")
     assert block_cache.block_key("print(1)") != key
+
+
+def test_values_are_kept_while_they_hold_and_come_back_from_json_as_they_went_in(root):
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(1)
+            return value
+
+        return run
+
+    assert block_cache.cached_value("facts a {}", compute({"x": [1, 2.5]})) == {"x": [1, 2.5]}
+    assert block_cache.cached_value("facts a {}", compute({"x": "other"})) == {"x": [1, 2.5]} and len(calls) == 1
+    failing = [False, "evidence"]
+    block_cache.cached_value("claim b {}", compute(failing), keep=lambda c: c[0])
+    block_cache.cached_value("claim b {}", compute(failing), keep=lambda c: c[0])
+    assert len(calls) == 3  # a claim that does not hold is checked again every time
+    for value in ({"x": (1, 2)}, {1: "a"}, {1, 2}):  # JSON would change them: computed every time
+        block_cache.cached_value(f"facts {value!r}", compute(value))
+        assert block_cache.cached_value(f"facts {value!r}", compute(value)) == value
+    assert len(calls) == 9

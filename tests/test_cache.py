@@ -195,7 +195,8 @@ def test_two_builds_at_once_leave_one_whole_entry(env):
     procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     found = list((env / "cache" / "experiments").iterdir())
-    assert len(found) == 20 and all(e.suffix == ".pt" for e in found)
+    # one entry and its note (its CPU seconds, for builds that need not read the entry) per n
+    assert sorted(e.suffix for e in found) == [".json"] * 20 + [".pt"] * 20
     toy = load(env, "toy_h")
     before = calls(env)
     assert [toy.toy({"n": n})["value"] for n in range(20)] == [10 * n for n in range(20)]
@@ -322,3 +323,22 @@ def test_an_edit_several_imports_away_changes_every_dependent_key_and_no_other(
     assert dependents <= changed, sorted(dependents - changed)
     assert not changed & unreachable, sorted(changed & unreachable)
     assert changed == names - unreachable  # all the others reach the edited module through their imports
+
+
+def test_load_false_records_an_entry_from_its_note_without_reading_it(env, monkeypatch):
+    toy = load(env, "toy_n")
+    first = toy.toy()
+    [entry] = (env / "cache" / "experiments").glob("*.pt")
+    note = json.loads(entry.with_suffix(".json").read_text())
+    assert note["key"] in entry.name and note["cpu_seconds"] == cache.report()[-1]["cpu_seconds"]
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("load=False read the entry")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache, "_read", no_reading)
+        assert toy.toy(load=False) is None and calls(env) == 1
+    assert cache.report()[-1] == {**cache.report()[-1], "hit": True, "cpu_seconds": note["cpu_seconds"]}
+    entry.with_suffix(".json").write_text(json.dumps({"key": "another", "cpu_seconds": 1.0}))
+    assert toy.toy(load=False)["value"] == first["value"] and calls(env) == 1  # a foreign note: read, not trusted
+    assert json.loads(entry.with_suffix(".json").read_text())["key"] == note["key"]  # and the note mended

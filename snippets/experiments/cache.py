@@ -143,8 +143,15 @@ def reachable_modules(module: str) -> dict[str, str]:
             continue
         source = pathlib.Path(spec.origin).read_text(encoding="utf-8")
         sources[name] = source
-        todo.extend(_imported_names(ast.parse(source), name, spec.submodule_search_locations is not None))
+        if (name, source) not in _imports:  # many experiments reach the same modules: parse each once
+            _imports[(name, source)] = _imported_names(
+                ast.parse(source), name, spec.submodule_search_locations is not None
+            )
+        todo.extend(_imports[(name, source)])
     return sources
+
+
+_imports: dict[tuple[str, str], set[str]] = {}  # (module, its source) -> the modules it imports
 
 
 def _find_spec_quietly(name: str):
@@ -267,19 +274,26 @@ def store(path: pathlib.Path, write) -> None:
         )
 
 
-def cached(name: str, fn, config):
+def cached(name: str, fn, config, load: bool = True):
     """`fn(config)`, loaded from the cache when its key is present, else computed and stored.
 
     Records what it cost: `seconds` this call (wall clock), and `cpu_seconds`, the CPU time of
     computing it, in this thread and in the worker processes its runs went to (stored with the
-    entry, so a hit reports what the result cost when it was computed).
+    entry, so a hit reports what the result cost when it was computed). With `load=False`, for a
+    caller that only makes sure the result exists: an entry already on disk is recorded but not
+    read (its CPU seconds come from the small note beside it), and None is returned.
     """
     key = entry_key(name, config, fn)
     on = enabled()
     path = folder("experiments") / f"{name}-{key}.pt" if on else None
     start = time.perf_counter()
+    record = {"name": name, "key": key, "config": _config_data(config)}
+    note = _note(path, key) if on and not load else None
+    if note is not None:
+        _records.append({**record, "hit": True, "seconds": time.perf_counter() - start, **note})
+        return None
     payload = _read(path, key) if on else None
-    record = {"name": name, "key": key, "hit": payload is not None, "config": _config_data(config)}
+    record["hit"] = payload is not None
     if payload is None:
         cpu_start, jobs_start = time.thread_time(), pool.job_cpu_seconds()
         result = fn(config)
@@ -287,14 +301,35 @@ def cached(name: str, fn, config):
         payload = {"key": key, "name": name, "config": record["config"], "cpu_seconds": cpu, "result": result}
         if on:
             store(path, lambda f: torch.save(payload, f))
+    if on and path.exists() and _note(path, key) is None:
+        store(
+            _note_path(path),
+            lambda f: f.write(json.dumps({"key": key, "cpu_seconds": payload["cpu_seconds"]}).encode()),
+        )
     _records.append({**record, "seconds": time.perf_counter() - start, "cpu_seconds": payload["cpu_seconds"]})
     return payload["result"]
+
+
+def _note_path(path: pathlib.Path) -> pathlib.Path:
+    return path.with_suffix(".json")
+
+
+def _note(path: pathlib.Path, key: str) -> dict | None:
+    """{"cpu_seconds": ...} from the note beside the entry `path`, if both are there and of `key`."""
+    try:
+        note = json.loads(_note_path(path).read_text(encoding="utf-8"))
+        if note["key"] == key and path.is_file():
+            return {"cpu_seconds": float(note["cpu_seconds"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no note (an older build's entry, or none at all): the entry itself is read
+    return None
 
 
 def experiment(name: str | None = None):
     """Decorator: make `fn(config)` a cached, named experiment.
 
-    The wrapped function takes `config=None` (meaning its default config) and `cache=True`.
+    The wrapped function takes `config=None` (meaning its default config), `cache=True` and
+    `load=True` (`cached`).
     """
 
     def wrap(fn):
@@ -302,11 +337,11 @@ def experiment(name: str | None = None):
         default = inspect.signature(fn).parameters["config"].default
 
         @functools.wraps(fn)
-        def run(config=None, cache: bool = True):
+        def run(config=None, cache: bool = True, load: bool = True):
             config = default if config is None else config
             if config is inspect.Parameter.empty:
                 raise TypeError(f"{label} needs a config")
-            return cached(label, fn, config) if cache else fn(config)
+            return cached(label, fn, config, load) if cache else fn(config)
 
         run.experiment_name = label
         return run

@@ -14,6 +14,9 @@ name and key) and the time each entry file was written. A later build with the s
 the output if each of those entries is still the same file; otherwise the block runs again. So a
 block shows what its code computes from the results the build's cache holds, as if it had run.
 
+The page macros' facts and claims (`snippets.site.macros`) are kept the same way
+(`cached_value`), keyed by the function's name and arguments; a claim only while it holds.
+
 Not kept: blocks with a `session` (they share state with other blocks), and blocks that read the
 build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`), which run every
 time. `SNIPPETS_CACHE=off` keeps nothing. Entries live in `blocks/` under the project's cache root
@@ -68,27 +71,82 @@ def _stamp(name: str, key: str) -> int | None:
         return None
 
 
-def cached_run(run, code: str, session: str | None = None, **kwargs) -> str:
-    """`run(code, session=..., **kwargs)` (markdown-exec's runner), or its stored output."""
-    enabled = os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
-    if session or not enabled or LIVE.search(code):
-        return run(code, session=session, **kwargs)
-    key = block_key(code)
+def _enabled() -> bool:
+    return os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
+
+
+def _stored(key: str) -> dict | None:
+    """The entry of `key`, if there is one and every result it read is still the same file."""
     path = cache.folder("blocks") / f"{key}.json"
     _state["used"].add(path.name)
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
         if all(_stamp(name, k) == stamp for name, k, stamp in entry["reads"]):
-            return entry["output"]
+            return entry
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # missing or unreadable: run the block
+        pass  # missing or unreadable: compute
+    return None
+
+
+def _store(key: str, value, start: int) -> None:
+    """Keep `value` under `key`, with the cache entries read since report index `start`, if every
+    one of them is on disk."""
+    reads = sorted({(r["name"], r["key"]) for r in cache.report()[start:]})
+    entry = {"output": value, "reads": [(name, k, _stamp(name, k)) for name, k in reads]}
+    if all(stamp is not None for _, _, stamp in entry["reads"]):
+        text = json.dumps(entry)
+        cache.write_atomic(cache.folder("blocks") / f"{key}.json", lambda f: f.write(text.encode()))
+
+
+def cached_run(run, code: str, session: str | None = None, **kwargs) -> str:
+    """`run(code, session=..., **kwargs)` (markdown-exec's runner), or its stored output."""
+    if session or not _enabled() or LIVE.search(code):
+        return run(code, session=session, **kwargs)
+    key = block_key(code)
+    entry = _stored(key)
+    if entry is not None:
+        return entry["output"]
     start = len(cache.report())
     output = run(code, session=session, **kwargs)
-    reads = sorted({(r["name"], r["key"]) for r in cache.report()[start:]})
-    entry = {"output": output, "reads": [(name, k, _stamp(name, k)) for name, k in reads]}
-    if all(stamp is not None for _, _, stamp in entry["reads"]):  # every result it read is on disk
-        cache.write_atomic(path, lambda f: f.write(json.dumps(entry).encode()))
+    _store(key, output, start)
     return output
+
+
+def cached_value(label: str, compute, keep=lambda value: True):
+    """`compute()`, or what it returned last time for the same `label`, code and results read.
+
+    Kept only where `keep(value)` (a claim that failed is checked again) and where the value comes
+    back from JSON as it went in (a tuple or a non-string key would not: such a value is computed
+    every time).
+    """
+    if not _enabled():
+        return compute()
+    key = block_key(label)
+    entry = _stored(key)
+    if entry is not None:
+        return entry["output"]
+    start = len(cache.report())
+    value = compute()
+    if keep(value) and _plain(value):
+        _store(key, value, start)
+    return value
+
+
+def _plain(value) -> bool:
+    try:
+        return json.loads(json.dumps(value)) == value and _no_tuples(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _no_tuples(value) -> bool:
+    if isinstance(value, tuple):
+        return False
+    if isinstance(value, list):
+        return all(map(_no_tuples, value))
+    if isinstance(value, dict):
+        return all(map(_no_tuples, value.values()))
+    return True
 
 
 def install() -> None:

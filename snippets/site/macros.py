@@ -9,6 +9,9 @@ data or the statement is checked on it, by the build that renders the page:
   `snippets.figures.lstm.forget_gates_stay_open()`, a `snippets.figures.Claim`. If it does not
   hold, the build stops with the page, the claim, its docstring (the statement) and the numbers;
   if it holds, the page shows a small mark whose tooltip gives the evidence.
+
+Both are kept between builds while the code and the results they read are unchanged
+(`snippets.site.block_cache.cached_value`; a claim only while it holds).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
+import json
 
 from mkdocs.exceptions import PluginError
 
 from snippets.figures import Claim
+from snippets.site import block_cache
 
 
 def page_function(name: str):
@@ -52,8 +57,20 @@ def define_env(env) -> None:
 
     @env.macro
     def facts(name: str, **arguments):
-        return page_function(name)(**arguments)
+        label = f"facts {name} {json.dumps(arguments, sort_keys=True)}"
+        return block_cache.cached_value(label, lambda: page_function(name)(**arguments))
 
     @env.macro
     def claim(name: str, **arguments) -> str:
-        return check(env.page.file.src_uri, name, page_function(name)(**arguments))
+        label = f"claim {name} {json.dumps(arguments, sort_keys=True)}"
+        found = block_cache.cached_value(label, lambda: _as_list(page_function(name)(**arguments)), keep=_holds)
+        return check(env.page.file.src_uri, name, Claim(*found) if isinstance(found, list) else found)
+
+
+def _as_list(found):
+    """A `Claim` as a list (JSON keeps lists; the page shows the same), anything else as it is."""
+    return [bool(found.holds), str(found.evidence)] if isinstance(found, Claim) else found
+
+
+def _holds(found) -> bool:
+    return isinstance(found, list) and found[0] is True
