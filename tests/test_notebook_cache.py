@@ -1,6 +1,7 @@
 """The notebook cache: keyed by the code the notebooks import; a damaged entry is dropped, not trusted."""
 
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -60,3 +61,45 @@ def test_prepare_keeps_this_codes_folder_and_drops_only_its_own_older_ones(tmp_p
     assert plugin.config["cache_dir"] == str(folder) and not older.exists()
     assert foreign.is_dir() and readme.read_text(encoding="utf-8") == "mine"
     assert plugin._used_cache_paths == ({folder / "entry.json"} if dirty else set())
+
+
+class FakePlugin:
+    """mkdocs-jupyter's part in prefetch: on_pre_page gives the page the render that runs its notebook."""
+
+    def __init__(self, fail=()):
+        self.fail, self.ran = set(fail), []
+
+    def on_pre_page(self, page, config, files):
+        def render(config, files):
+            time.sleep(0.05)  # a notebook takes a while
+            if page.file.src_uri in self.fail:
+                raise RuntimeError(f"a cell of {page.file.src_uri} failed")
+            self.ran.append(page.file.src_uri)
+            page.content = f"executed {page.file.src_uri}"
+
+        page.render = render
+        return page
+
+
+def fake_page(name):
+    return SimpleNamespace(file=SimpleNamespace(src_uri=name), content=None)
+
+
+def test_notebooks_run_in_the_background_in_order_and_their_pages_wait_for_them():
+    plugin, pages = FakePlugin(), [fake_page("a.ipynb"), fake_page("b.ipynb")]
+    futures = notebook_cache.prefetch(plugin, pages, config=None, files=None)
+    assert sorted(futures) == ["a.ipynb", "b.ipynb"]
+    page = pages[1]
+    plugin.on_pre_page(page, None, None)  # the page's own turn: mkdocs-jupyter sets its render again
+    notebook_cache.wait_before_render(page, futures["b.ipynb"])
+    page.render(None, None)
+    assert plugin.ran == ["a.ipynb", "b.ipynb", "b.ipynb"]  # the background runs first, one after the other
+    assert notebook_cache.prefetch(plugin, [], None, None) == {}
+
+
+def test_a_failing_notebook_fails_its_page():
+    plugin, page = FakePlugin(fail={"bad.ipynb"}), fake_page("bad.ipynb")
+    futures = notebook_cache.prefetch(plugin, [page], None, None)
+    notebook_cache.wait_before_render(page, futures["bad.ipynb"])
+    with pytest.raises(RuntimeError, match="a cell of bad.ipynb failed"):
+        page.render(None, None)

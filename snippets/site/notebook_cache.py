@@ -10,6 +10,10 @@ moves the build to a new, empty folder and every notebook runs again.
 The folders live in `notebooks/` under the project's cache root, which the project owns; the
 folders of older code are deleted there, and nothing else is.
 
+A notebook that must run does so in the background (`prefetch`), from the moment the pages are
+known: its kernel is a process of its own, so it runs on the second core while this process renders
+the other pages, and the notebook's page waits for it only when its turn comes.
+
 mkdocs-jupyter deletes the entries a build did not use, and a dirty build (`mkdocs serve --dirty`)
 renders only the changed pages: there, every entry counts as used, so that editing one page does
 not throw away the executed notebooks. mkdocs-jupyter writes its entries in place, so a build
@@ -24,6 +28,7 @@ import json
 import re
 import shutil
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from snippets.experiments import cache
@@ -80,3 +85,31 @@ def prepare(plugin, notebooks: list[Path], dirty: bool) -> Path:
         if dirty:  # keep the notebooks this build will not render (mkdocs-jupyter 0.26's own set)
             plugin._used_cache_paths.update(folder.glob("*.json"))
     return folder
+
+
+def prefetch(plugin, pages: list, config, files) -> dict[str, Future]:
+    """Render the notebook `pages` in a background thread, one after the other, as mkdocs-jupyter
+    renders them (its own `on_pre_page` and page `render`, which execute the notebook and write
+    its cache entry); {page's src_uri: the render's future}. `wait_before_render` makes a page
+    wait for its future, whose error (a failing cell) then stops the build on that page."""
+    if not pages:
+        return {}
+    runner = ThreadPoolExecutor(1, thread_name_prefix="notebooks")
+    futures = {}
+    for page in pages:
+        plugin.on_pre_page(page, config, files)  # the render that reads or fills the cache entry
+        futures[page.file.src_uri] = runner.submit(page.render, config, files)
+    runner.shutdown(wait=False)
+    return futures
+
+
+def wait_before_render(page, future: Future) -> None:
+    """Make `page.render` wait for `future` (its notebook's background run) first; by then the
+    cache entry is there, and the render reads it."""
+    render = page.render
+
+    def waited(config, files):
+        future.result()
+        return render(config, files)
+
+    page.render = waited
