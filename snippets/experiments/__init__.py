@@ -156,10 +156,10 @@ ALL += ((parity, None), (modern_numerics, None), (scan_speed, None))  # modern-c
 ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and recall)
 
 
-# Experiments that train on the worker pool and need no other experiment's result: `run_all`
-# runs them side by side, so the pool stays busy while one of them waits for its slowest run.
-# The longest first (text_model is one run of half a minute; recall and the sweeps run in stages, each
-# waiting for the one before), so that no experiment is left alone at the end.
+# Experiments that need no other experiment's result: `run_all` runs them side by side, so the
+# pool stays busy while one of them waits for its slowest run. The longest first (text_model is
+# one run of half a minute; recall and the sweeps run in stages, each waiting for the one before),
+# so that no experiment is left alone at the end.
 SIDE_BY_SIDE = (
     text_model,
     recall,
@@ -170,6 +170,15 @@ SIDE_BY_SIDE = (
     exploding_gradients,
     gru_forms,
     parity,
+    # Short ones that compute in this process (`pool.in_process`): each holds its turn while it
+    # runs, on the core the pool leaves free between one experiment's stages and the next's.
+    gradient_decay_rnn,
+    gradient_decay_lstm,
+    gradient_decay_gru,
+    candidate_growth,
+    truncated_gradient,
+    gru_forms_same_weights,
+    modern_numerics,
 )
 
 
