@@ -1,6 +1,6 @@
 """`python -m snippets.bench`: time `snippets.LSTM`/`GRU` against `torch.nn` and a naive loop.
 
-`python -m snippets.bench --build REF [--turns N]` times the site's cold and warm builds of this
+`python -m snippets.bench --build REF [--turns N] [--warm-builds W]` times the site's cold and warm builds of this
 working tree against commit REF instead (`snippets.bench.build`).
 """
 
@@ -38,11 +38,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--turns", type=positive, default=3, help="with --build: builds of each kind (default: 3)")
     parser.add_argument("--keep", action="store_true", help="with --build: keep the temporary copies")
+    parser.add_argument(
+        "--warm-builds", type=positive, default=3, help="with --build: warm builds after each cold one (default: 3)"
+    )
     args = parser.parse_args(argv)
     if args.build:
         from snippets.bench import build
 
-        build.main(args.build, args.turns, args.keep)
+        build.main(args.build, args.turns, args.keep, args.warm_builds)
         return
     if args.quick:
         args.repeats, args.hidden = 5, [128]

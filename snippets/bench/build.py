@@ -3,9 +3,10 @@
 Makes two fresh copies in a temporary folder: this working tree as it is (tracked files and
 untracked ones git does not ignore, uncommitted edits included) and `REF` (a `git clone` checked
 out at that commit). Then, in turns, for each copy: a *cold* strict build (no cache at all: every
-experiment computed, every notebook executed) and right after it a *warm* one (everything loaded
-from the cache the cold build filled). Prints each build's wall clock and the CPU time of its
-processes, then the medians and the ratios REF / this tree.
+experiment computed, every notebook executed) and right after it `warm_builds` *warm* ones
+(everything loaded from the cache the cold build filled; a few seconds each, so several). Prints
+each build's wall clock and the CPU time of its processes, then the medians and the ratios
+REF / this tree.
 
 Both copies run with this interpreter and `PYTHONPATH` set to the copy, so the reference needs
 the same dependencies as the working tree (a commit older than a dependency the working tree
@@ -72,7 +73,7 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def main(ref: str, turns: int, keep: bool) -> None:
+def main(ref: str, turns: int, keep: bool, warm_builds: int = 3) -> None:
     repo = pathlib.Path(
         subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True, capture_output=True).stdout.decode().strip()
     )
@@ -84,14 +85,16 @@ def main(ref: str, turns: int, keep: bool) -> None:
         copy_tree(repo, trees["this tree"])
         commit = clone_at(repo, ref, trees[ref])
         print(f"this tree: {repo} (with uncommitted changes); reference: {ref} = {commit}; copies in {root}")
-        print(f"load average at start: {load()}; {turns} turn(s), each a cold then a warm build of both")
+        print(
+            f"load average at start: {load()}; {turns} turn(s), each a cold then {warm_builds} warm build(s) of both"
+        )
         times = {(name, kind): [] for name in trees for kind in ("cold", "warm")}
         for turn in range(turns):
             order = list(trees) if turn % 2 == 0 else list(trees)[::-1]
             for name in order:
                 tree = trees[name]
                 shutil.rmtree(tree / ".cache", ignore_errors=True)  # cold: no experiment, no notebook
-                for kind in ("cold", "warm"):
+                for kind in ("cold",) + ("warm",) * warm_builds:
                     wall, cpu = build(tree, root / f"site-{turn}", env)
                     times[(name, kind)].append((wall, cpu))
                     print(f"turn {turn + 1}, {name:>10}, {kind}: {wall:7.1f} s wall, {cpu:7.1f} s CPU", flush=True)
