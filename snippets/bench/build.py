@@ -85,9 +85,7 @@ def main(ref: str, turns: int, keep: bool, warm_builds: int = 3) -> None:
         copy_tree(repo, trees["this tree"])
         commit = clone_at(repo, ref, trees[ref])
         print(f"this tree: {repo} (with uncommitted changes); reference: {ref} = {commit}; copies in {root}")
-        print(
-            f"load average at start: {load()}; {turns} turn(s), each a cold then {warm_builds} warm build(s) of both"
-        )
+        print(f"load average at start: {load()}; {turns} turn(s), each a cold then {warm_builds} warm build(s) of both")
         times = {(name, kind): [] for name in trees for kind in ("cold", "warm")}
         for turn in range(turns):
             order = list(trees) if turn % 2 == 0 else list(trees)[::-1]
