@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -71,10 +70,6 @@ def _stamp(name: str, key: str) -> int | None:
         return None
 
 
-def _enabled() -> bool:
-    return os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
-
-
 def _stored(key: str) -> dict | None:
     """The entry of `key`, if there is one and every result it read is still the same file."""
     path = cache.folder("blocks") / f"{key}.json"
@@ -100,7 +95,7 @@ def _store(key: str, value, start: int) -> None:
 
 def cached_run(run, code: str, session: str | None = None, **kwargs) -> str:
     """`run(code, session=..., **kwargs)` (markdown-exec's runner), or its stored output."""
-    if session or not _enabled() or LIVE.search(code):
+    if session or not cache.enabled() or LIVE.search(code):
         return run(code, session=session, **kwargs)
     key = block_key(code)
     entry = _stored(key)
@@ -119,7 +114,7 @@ def cached_value(label: str, compute, keep=lambda value: True):
     back from JSON as it went in (a tuple or a non-string key would not: such a value is computed
     every time).
     """
-    if not _enabled():
+    if not cache.enabled():
         return compute()
     key = block_key(label)
     entry = _stored(key)

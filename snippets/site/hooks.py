@@ -86,7 +86,7 @@ def on_nav(nav, config, files):
     """Start the notebooks that must run, in the background, while the other pages render.
 
     From here on this process and the notebooks' kernels use one thread each: with two on each, two
-    processes on two cores spin in torch's thread pools (a build's rendering took 38 s, against 23 s).
+    processes on two cores spin in torch's thread pools (a cold build's pages took 38 s, against 25 s).
     """
     global _threads
     _threads = torch.get_num_threads()
