@@ -14,3 +14,10 @@ def test_sized_norm_bars_become_the_double_bar(tex):
 def test_unknown_commands_still_fail():
     with pytest.raises(TexError, match=r"unknown command '\\foo'"):
         tex_to_mathml(r"\Big\foo x")
+
+
+@pytest.mark.parametrize("tex, display", [(r"\frac{a}{b} + x_t^2", False), (r"c_t = f_t \odot c_{t-1}", True)])
+def test_the_mathml_is_latex2mathmls_own(tex, display):
+    from latex2mathml.converter import convert
+
+    assert tex_to_mathml(tex, display) == convert(tex, display="block" if display else "inline")

@@ -14,9 +14,10 @@ Verified with latex2mathml 3.81.1. It raises for a missing sub/superscript (`x^`
 
 import re
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import unescape
 
 from latex2mathml import commands
-from latex2mathml.converter import convert, convert_to_element
+from latex2mathml.converter import convert_to_element
 
 
 class TexError(ValueError):
@@ -47,8 +48,11 @@ def tex_to_mathml(tex: str, display: bool = False) -> str:
     _check_environments(tex)
     source, mode = _apply_aliases(tex), "block" if display else "inline"
     try:
-        _check_tree(convert_to_element(source, display=mode))
-        return convert(source, display=mode)
+        tree = convert_to_element(source, display=mode)
+        _check_tree(tree)
+        # what latex2mathml's `convert` returns, from the tree already made: converting twice was a
+        # second of a warm build
+        return unescape(ET.tostring(tree, encoding="unicode"))
     except TexError as error:
         raise TexError(f"{error} {_in(tex)}") from None
     except Exception as error:  # latex2mathml raises many classes, often with no message
