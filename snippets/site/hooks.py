@@ -110,7 +110,11 @@ def on_pre_page(page, config, files):
 def on_files(files, config):
     """Publish the gate lab's weights next to its page (`snippets.site.gatelab`), when the site has it."""
     if files.get_file_from_path(gatelab.PAGE) is not None:
-        for path, content in gatelab.weight_files().items():
+        # kept like a block's output (ASCII JSON, so text): reading the trained weights takes a while
+        published = block_cache.cached_value(
+            "gate lab weight files", lambda: {path: data.decode() for path, data in gatelab.weight_files().items()}
+        )
+        for path, content in published.items():
             files.append(File.generated(config, path, content=content))
     return files
 
