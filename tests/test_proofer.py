@@ -65,3 +65,31 @@ def test_reading_anchors_by_pattern_equals_the_parser_on_every_built_page(built_
     for page in sorted(built_site.rglob("*.html")):
         content = proofer.without_figure_bodies(page.read_text(encoding="utf-8"))
         assert proofer.read_anchors(content) == parsed_anchors(content), page
+
+
+def test_a_pages_search_entries_are_kept_while_the_page_is_the_same(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from material.plugins.search.plugin import SearchIndex
+
+    from snippets.site import block_cache
+
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SNIPPETS_CACHE", raising=False)
+    block_cache.start_build()
+    calls = []
+
+    def add(self, page):
+        calls.append(page.url)
+        self.entries.append({"location": page.url, "title": page.title, "text": page.content})
+
+    kept = proofer._kept_entries(add)
+    page = SimpleNamespace(url="a/", title="A", meta={}, content="<p>words</p>")
+    first, second = SearchIndex(), SearchIndex()
+    kept(first, page)
+    kept(second, page)
+    assert first.entries == second.entries == [{"location": "a/", "title": "A", "text": "<p>words</p>"}]
+    assert calls == ["a/"]
+    changed = SimpleNamespace(url="a/", title="A", meta={}, content="<p>other words</p>")
+    kept(SearchIndex(), changed)
+    assert calls == ["a/", "a/"]

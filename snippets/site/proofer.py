@@ -12,13 +12,18 @@ regular expression instead of a parser: `tests/test_proofer.py` holds it equal t
 reading on every page of a built site.
 
 `install_search()` does the same for Material's search plugin: figures' tick labels and legends
-and formulas' MathML were indexed as if they were the page's words.
+and formulas' MathML were indexed as if they were the page's words. It also keeps each page's
+search entries between builds (`snippets.site.block_cache.cached_value`), keyed by what they are
+made of: the page's HTML, address, title and metadata, and Material's version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
+from importlib import metadata
 
 _TEMPLATE = re.compile(r"(<template\b[^>]*>).*?</template>", re.DOTALL)
 _ID = re.compile(r"<[a-zA-Z][\w:-]*\s[^>]*?(?<=[\s\"'])id=\"([^\"]*)\"")
@@ -72,3 +77,24 @@ def install_search() -> None:
 
     feed.snippets_skips_figures = True
     plugin.Parser.feed = feed
+    plugin.SearchIndex.add_entry_from_context = _kept_entries(plugin.SearchIndex.add_entry_from_context)
+
+
+def _kept_entries(add):
+    """`SearchIndex.add_entry_from_context`, its entries for a page kept while the page is the same."""
+    from snippets.site import block_cache
+
+    def add_entry_from_context(self, page):
+        made_of = [page.url, str(page.title), page.meta, page.content, metadata.version("mkdocs-material")]
+        label = "search entries " + hashlib.sha256(json.dumps(made_of, default=str).encode()).hexdigest()
+        before = len(self.entries)
+
+        def compute():
+            add(self, page)
+            return self.entries[before:]
+
+        entries = block_cache.cached_value(label, compute)
+        if len(self.entries) == before:  # served from the cache
+            self.entries.extend(entries)
+
+    return add_entry_from_context
