@@ -109,3 +109,18 @@ def test_values_are_kept_while_they_hold_and_come_back_from_json_as_they_went_in
         block_cache.cached_value(f"facts {value!r}", compute(value))
         assert block_cache.cached_value(f"facts {value!r}", compute(value)) == value
     assert len(calls) == 9
+
+
+def test_a_served_block_keeps_the_figures_it_drew(root, monkeypatch):
+    from snippets.figures import svg_cache
+
+    def draw(code, session=None, **kwargs):
+        svg_cache.mark_used({"abc.svg"})  # what svg_cache.get records when the block saves a figure
+        return "<svg/>"
+
+    monkeypatch.setattr(svg_cache, "_used", set())
+    assert block_cache.cached_run(draw, "figure()") == "<svg/>"
+    monkeypatch.setattr(svg_cache, "_used", set())  # the next build: nothing drawn yet
+    block_cache.start_build()
+    assert block_cache.cached_run(Runner(), "figure()") == "<svg/>"  # served, not run
+    assert "abc.svg" in svg_cache.used()  # so prune keeps it

@@ -63,6 +63,17 @@ def get(fig: Figure, render: Callable[[], str], alt: str, name: str | None) -> s
     return svg
 
 
+def used() -> frozenset[str]:
+    """The entries this process has read or written so far."""
+    return frozenset(_used)
+
+
+def mark_used(names) -> None:
+    """Count `names` as used: the figures of a code block whose output was served from its cache
+    (`snippets.site.block_cache`), which `prune` must keep though nothing drew them."""
+    _used.update(names)
+
+
 def prune() -> list[str]:
     """Delete the saved figures this process did not use; their names. Only `*.svg` in `figures/`."""
     folder = cache.folder("figures")

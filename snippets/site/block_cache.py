@@ -17,6 +17,10 @@ block shows what its code computes from the results the build's cache holds, as 
 The page macros' facts and claims (`snippets.site.macros`) are kept the same way
 (`cached_value`), keyed by the function's name and arguments; a claim only while it holds.
 
+A block's entry also lists the saved figures it drew (`snippets.figures.svg_cache`); they count as
+used when the block is served from its entry, so that a build which draws nothing keeps them for
+the next one that must.
+
 Not kept: blocks with a `session` (they share state with other blocks), and blocks that read the
 build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`), which run every
 time. `SNIPPETS_CACHE=off` keeps nothing. Entries live in `blocks/` under the project's cache root
@@ -33,6 +37,7 @@ from pathlib import Path
 
 from snippets import seeding
 from snippets.experiments import cache
+from snippets.figures import svg_cache
 
 LIVE = re.compile(r"\bcache\.report\b|\bbuild_log\b|\blast_run_seconds\b")
 _state: dict = {"code": None, "used": set()}
@@ -83,11 +88,11 @@ def _stored(key: str) -> dict | None:
     return None
 
 
-def _store(key: str, value, start: int) -> None:
+def _store(key: str, value, start: int, figures=()) -> None:
     """Keep `value` under `key`, with the cache entries read since report index `start`, if every
-    one of them is on disk."""
+    one of them is on disk, and the saved figures (`svg_cache`) it drew."""
     reads = sorted({(r["name"], r["key"]) for r in cache.report()[start:]})
-    entry = {"output": value, "reads": [(name, k, _stamp(name, k)) for name, k in reads]}
+    entry = {"output": value, "reads": [(name, k, _stamp(name, k)) for name, k in reads], "figures": sorted(figures)}
     if all(stamp is not None for _, _, stamp in entry["reads"]):
         text = json.dumps(entry)
         cache.write_atomic(cache.folder("blocks") / f"{key}.json", lambda f: f.write(text.encode()))
@@ -100,10 +105,11 @@ def cached_run(run, code: str, session: str | None = None, **kwargs) -> str:
     key = block_key(code)
     entry = _stored(key)
     if entry is not None:
+        svg_cache.mark_used(entry.get("figures", ()))  # so that the build's prune keeps them
         return entry["output"]
-    start = len(cache.report())
+    start, drawn = len(cache.report()), svg_cache.used()
     output = run(code, session=session, **kwargs)
-    _store(key, output, start)
+    _store(key, output, start, svg_cache.used() - drawn)
     return output
 
 
