@@ -134,20 +134,12 @@ def cached_value(label: str, compute, keep=lambda value: True):
 
 
 def _plain(value) -> bool:
+    """Whether `value` comes back from JSON equal to itself (a tuple at any depth does not: it
+    comes back a list, and a list never equals a tuple)."""
     try:
-        return json.loads(json.dumps(value)) == value and _no_tuples(value)
+        return json.loads(json.dumps(value)) == value
     except (TypeError, ValueError):
         return False
-
-
-def _no_tuples(value) -> bool:
-    if isinstance(value, tuple):
-        return False
-    if isinstance(value, list):
-        return all(map(_no_tuples, value))
-    if isinstance(value, dict):
-        return all(map(_no_tuples, value.values()))
-    return True
 
 
 def install() -> None:
