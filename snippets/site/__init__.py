@@ -8,5 +8,7 @@ import importlib.util
 
 _missing = [name for name in ("mkdocs", "latex2mathml", "matplotlib") if importlib.util.find_spec(name) is None]
 if _missing:
-    raise ImportError(f"snippets.site builds the site and needs {', '.join(_missing)}, part of the site's extra: "
-                      "pip install 'snippets[site]'")
+    raise ImportError(
+        f"snippets.site builds the site and needs {', '.join(_missing)}, part of the site's extra: "
+        "pip install 'snippets[site]'"
+    )

@@ -15,8 +15,9 @@ def label_search_dialog(html_text: str) -> str:
     """Give the search dialog an `aria-label` (the search input's label, e.g. "Search")."""
     label = _INPUT_LABEL.search(html_text)
     name = label.group(1) if label else "Search"
-    return _DIALOG.sub(f'<div class="md-search" data-md-component="search" role="dialog" aria-label="{name}">',
-                       html_text, count=1)
+    return _DIALOG.sub(
+        f'<div class="md-search" data-md-component="search" role="dialog" aria-label="{name}">', html_text, count=1
+    )
 
 
 _FIGURE_SVG = re.compile(r'<svg\b[^>]*\bclass="snippets-figure"[^>]*>.*?</svg>', re.DOTALL)
@@ -32,6 +33,7 @@ def figure_scroll_boxes(html_text: str) -> str:
     be reachable from the keyboard (axe: scrollable-region-focusable), hence `tabindex`; the SVG
     inside carries the figure's name.
     """
+
     def box(match: re.Match) -> str:
         width = _WIDTH_PT.match(match.group())
         style = f' style="--figure-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else ""

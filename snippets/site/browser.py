@@ -24,9 +24,11 @@ from urllib.parse import unquote, urlsplit
 
 CHROMIUM = Path(os.environ.get("SNIPPETS_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-INSTALL_HINT = ("Debian's Chromium is needed for the browser tests and screenshots: "
-                "`apt-get update && apt-get install -y chromium` (as root), "
-                "or point SNIPPETS_CHROMIUM at a Chromium binary")
+INSTALL_HINT = (
+    "Debian's Chromium is needed for the browser tests and screenshots: "
+    "`apt-get update && apt-get install -y chromium` (as root), "
+    "or point SNIPPETS_CHROMIUM at a Chromium binary"
+)
 LOOPBACK = "127.0.0.1"
 
 
@@ -72,8 +74,11 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 def site_url(site_dir: Path) -> str | None:
     """The public address the site was built for (its home page's canonical link), if any."""
     index = site_dir / "index.html"
-    found = re.search(r'<link rel="canonical" href="([^"]+)"', index.read_text(encoding="utf-8")) \
-        if index.is_file() else None
+    found = (
+        re.search(r'<link rel="canonical" href="([^"]+)"', index.read_text(encoding="utf-8"))
+        if index.is_file()
+        else None
+    )
     return found.group(1) if found else None
 
 

@@ -58,6 +58,10 @@ def table(entries: list[dict]) -> str:
 
 def entry(records: list[dict], seconds: float, dirty: bool) -> dict:
     """The log entry of a build: when it finished, its seconds, how many experiments, how many computed."""
-    return {"finished": datetime.datetime.now().isoformat(sep=" ", timespec="seconds"), "seconds": round(seconds, 1),
-            "experiments": len({r["key"] for r in records}),  # pages load experiments too: count each once
-            "computed": len({r["key"] for r in records if not r["hit"]}), "dirty": dirty}
+    return {
+        "finished": datetime.datetime.now().isoformat(sep=" ", timespec="seconds"),
+        "seconds": round(seconds, 1),
+        "experiments": len({r["key"] for r in records}),  # pages load experiments too: count each once
+        "computed": len({r["key"] for r in records if not r["hit"]}),
+        "dirty": dirty,
+    }

@@ -1,8 +1,8 @@
 """The gate lab's weights, published next to its page (`docs/gate-lab.md`) by the build.
 
 `on_files` (snippets/site/hooks.py) calls `weight_files`: when the site has the page, each model of
-the `gate_lab` experiment (`snippets.experiments.lab`) becomes `gate-lab/<name>.json`, a file MkDocs writes into the built
-site like any other (and `mkdocs serve` serves). The JSON is `export_model`'s dict: the layer's
+the `gate_lab` experiment (`snippets.experiments.lab`) becomes `gate-lab/<name>.json`, a file MkDocs
+writes into the built site like any other (and `mkdocs serve` serves). The JSON is `export_model`'s dict: the layer's
 state-dict names and shapes, the read-out as `readout.weight` and `readout.bias`, the vocabulary, and
 each tensor as integers times a power-of-two `scale` (`snippets.experiments.lab.load_state_dict`).
 """

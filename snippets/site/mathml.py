@@ -35,8 +35,7 @@ _ALIASES = {"aligned": "align*"}
 _SIZED_NORM = re.compile(r"(\\[bB]igg?[lr]?)\s*\\(?:lVert|rVert|Vert|\|)(?![A-Za-z])")
 
 # MathML elements with a fixed number of children, e.g. <mfrac> = numerator, denominator.
-_ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "mroot": 2, "munder": 2, "mover": 2,
-          "msubsup": 3, "munderover": 3}
+_ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "mroot": 2, "munder": 2, "mover": 2, "msubsup": 3, "munderover": 3}
 
 _TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)  # an escape (\{, \\) or a brace
 _BEGIN = re.compile(r"\\begin\{([^}]*)\}")

@@ -46,8 +46,13 @@ def imported_modules(notebooks: list[Path]) -> list[str]:
             source = "".join(cell["source"])
             code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
             for node in ast.walk(ast.parse(code)):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    else []
+                )
                 found.update(name for name in names if name.partition(".")[0] == "snippets")
     return sorted(found)
 
@@ -64,8 +69,11 @@ def drop_unreadable(folder: Path) -> list[Path]:
         try:
             json.loads(entry.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            warnings.warn(f"notebook cache entry {entry.name} is unreadable ({err}); its notebook runs again",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"notebook cache entry {entry.name} is unreadable ({err}); its notebook runs again",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             entry.unlink(missing_ok=True)
             dropped.append(entry)
     return dropped

@@ -13,8 +13,9 @@ from mkdocs.exceptions import PluginError
 from nbconvert.filters.markdown_mistune import IPythonRenderer
 
 _MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL)
-_MERMAID = re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid.*?<!-- End of mermaid configuration -->',
-                      re.DOTALL)
+_MERMAID = re.compile(
+    r'<script type="module">(?:(?!</script>).)*?mermaid.*?<!-- End of mermaid configuration -->', re.DOTALL
+)
 _CODE_BOX = re.compile(r'(<div class="highlight-ipynb[^"]*")>')
 _REMOTE_SCRIPT = re.compile(r'<script[^>]*\ssrc="(?:https?:)?//|import\(\s*"(?:https?:)?//')
 
@@ -56,6 +57,6 @@ def clean_notebook_html(html_text: str, page_name: str) -> str:
     html_text = _CODE_BOX.sub(r'\1 tabindex="0">', html_text)
     remote = _REMOTE_SCRIPT.search(html_text)
     if remote:
-        context = html_text[remote.start():remote.start() + 120]
+        context = html_text[remote.start() : remote.start() + 120]
         raise PluginError(f"Notebook page '{page_name}' loads a script from another site: {context!r}")
     return html_text

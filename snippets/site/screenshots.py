@@ -46,8 +46,12 @@ def pages_only_config(pages: list[str], folder: Path) -> Path:
         if source.exists() and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(source)
-    config.update(docs_dir=str(docs), nav=pages, extra={**config.get("extra", {}), "run_experiments": False},
-                  hooks=[str(REPO / hook) for hook in config["hooks"]])
+    config.update(
+        docs_dir=str(docs),
+        nav=pages,
+        extra={**config.get("extra", {}), "run_experiments": False},
+        hooks=[str(REPO / hook) for hook in config["hooks"]],
+    )
     config["theme"]["custom_dir"] = str(docs / "overrides")
     config["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "htmlproofer" in p)]
     path = folder / "mkdocs.yml"
