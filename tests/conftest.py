@@ -13,15 +13,15 @@ from snippets.site.browser import chromium, chromium_missing, serve
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, timeout: int = 1200):
+def _mkdocs_build(config: Path, site_dir: Path, *, strict_flag: bool = False, timeout: int = 1200, env=None):
     """Run `mkdocs build` on `config` in a fresh process, from the config's folder.
 
     A fresh process because markdown-exec's sessions and nbconvert's patched renderer are global
     to the process that builds. The `mkdocs` script, not `python -m mkdocs`: only under its own
-    module name does MkDocs log Python warnings (as INFO lines).
+    module name does MkDocs log Python warnings (as INFO lines). `env` adds to the environment.
     """
     command = [str(Path(sys.executable).with_name("mkdocs")), "build", "-f", str(config), "-d", str(site_dir)]
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
     return subprocess.run(
         command + (["--strict"] if strict_flag else []),
         cwd=config.parent,

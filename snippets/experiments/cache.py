@@ -1,7 +1,9 @@
 """A content-addressed on-disk cache of experiment results, in a folder the project owns.
 
 An experiment is a named function of a config. Its result is stored under a key that hashes the
-name, the config, the seed base (`snippets.seeding`), the torch version, and the *source of every
+name, the config, the seed base (`snippets.seeding`), the machine's numerics
+(`snippets.experiments.machine`: torch, oneDNN and MKL, the vector instructions they may use, the
+processor; a result trained on another CPU is never served), and the *source of every
 module the experiment can reach*: its own module and each module that one imports, at the top or
 inside a function, followed transitively through the `snippets` package (or through the
 experiment's own top-level package, for experiments defined elsewhere). Nothing is listed by hand:
@@ -46,7 +48,7 @@ import warnings
 import torch
 
 from snippets import seeding
-from snippets.experiments import pool
+from snippets.experiments import machine, pool
 
 FORMAT = 2  # bump when the stored layout changes: every old entry becomes a miss
 TAG = "CACHEDIR.TAG"
@@ -163,10 +165,13 @@ def _find_spec_quietly(name: str):
 
 
 def fingerprint(modules) -> str:
-    """SHA-256 of torch's version and the source of every module the `modules` (names) can reach."""
+    """SHA-256 of the machine's numerics (`machine.signature`: torch, oneDNN and MKL, the vector
+    instructions they may use, the processor) and the source of every module the `modules` (names)
+    can reach."""
     sources = {name: src for module in modules for name, src in reachable_modules(module).items()}
     blob = "\n".join(f"## {name}\n{src}" for name, src in sorted(sources.items()))
-    return hashlib.sha256(f"torch {torch.__version__}\n{blob}".encode()).hexdigest()
+    numerics = json.dumps(machine.signature(), sort_keys=True)
+    return hashlib.sha256(f"{numerics}\n{blob}".encode()).hexdigest()
 
 
 _fingerprints: dict[int, tuple[str, dict, str]] = {}  # id(module globals) -> (module, the globals, fingerprint)

@@ -7,7 +7,8 @@ printed output is stored under a key made of
 
 - the block's source,
 - every file of the `snippets` package (the figures, the experiments, the site helpers),
-- the seed base, and the versions of torch, matplotlib and markdown-exec,
+- the seed base, the machine's numerics (`snippets.experiments.machine`), and the versions of
+  matplotlib and markdown-exec,
 
 together with the experiment results the block read (`snippets.experiments.cache` entries, by
 name and key) and the time each entry file was written. A later build with the same key reuses
@@ -22,7 +23,7 @@ used when the block is served from its entry, so that a build which draws nothin
 the next one that must.
 
 Not kept: blocks with a `session` (they share state with other blocks), and blocks that read the
-build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`), which run every
+build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`, `pool.workers`), which run every
 time. `SNIPPETS_CACHE=off` keeps nothing. Entries live in `blocks/` under the project's cache root
 (JSON, written atomically); entries a build did not use are deleted at its end.
 """
@@ -36,16 +37,16 @@ from importlib import metadata
 from pathlib import Path
 
 from snippets import seeding
-from snippets.experiments import cache
+from snippets.experiments import cache, machine
 from snippets.figures import svg_cache
 
-LIVE = re.compile(r"\bcache\.report\b|\bbuild_log\b|\blast_run_seconds\b")
+LIVE = re.compile(r"\bcache\.report\b|\bbuild_log\b|\blast_run_seconds\b|\bpool\.workers\b")
 _state: dict = {"code": None, "used": set()}
 
 
 def _versions() -> str:
-    names = ("torch", "matplotlib", "markdown-exec")
-    return ";".join(f"{n}={metadata.version(n)}" for n in names)
+    names = ("matplotlib", "markdown-exec")
+    return ";".join(f"{n}={metadata.version(n)}" for n in names) + json.dumps(machine.signature(), sort_keys=True)
 
 
 def package_fingerprint() -> str:

@@ -71,8 +71,10 @@ def on_config(config):
 def on_pre_build(config) -> None:
     changed = cache.stale()
     if changed:  # under `mkdocs serve`: the process still has the old code loaded
-        log.warning(f"snippets changed on disk since this process started ({', '.join(changed)}): "
-                    "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code")
+        log.warning(
+            f"snippets changed on disk since this process started ({', '.join(changed)}): "
+            "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code"
+        )
     cache.clear_report()
     block_cache.start_build()
     if config.extra.get("run_experiments", True):  # a site of other pages (the tests' tiny ones) sets false
@@ -163,6 +165,7 @@ def _render_headings(page) -> None:
 
     The toc extension keeps a heading's text, so the sidebar would show "\\(f_t\\)" verbatim.
     """
+
     def render(item):
         item.title = _INLINE_TEX.sub(lambda m: tex_to_mathml(html.unescape(m.group(1))), item.title)
         for child in item.children:
@@ -183,5 +186,5 @@ def _render_one(match: re.Match) -> str:
 def _unwrap(text: str) -> tuple[str, bool]:
     for (opening, closing), display in _DELIMITERS.items():
         if text.startswith(opening) and text.endswith(closing):
-            return text[len(opening):-len(closing)].strip(), display
+            return text[len(opening) : -len(closing)].strip(), display
     raise TexError(f"expected math wrapped in \\( \\) or \\[ \\], got {text!r}")

@@ -12,7 +12,9 @@ def budget(config) -> tuple[str, str]:
     if not isinstance(config, dict):
         return "–", "–"
     seeds = config.get("seeds")
-    steps = config.get("steps", (config.get("train") or {}).get("steps") if isinstance(config.get("train"), dict) else None)
+    steps = config.get(
+        "steps", (config.get("train") or {}).get("steps") if isinstance(config.get("train"), dict) else None
+    )
     seeds = len(seeds) if isinstance(seeds, (list, tuple)) else seeds
     return ("–" if seeds is None else str(seeds)), ("–" if steps is None else f"{steps:,}")
 
@@ -30,13 +32,34 @@ def report_table(records: list[dict], wall_seconds: float) -> str:
         raise ValueError("report_table: expected the cache records of a build, got none (did the pre-build hook run?)")
     seen: set = set()
     records = [r for r in records if (r["name"], r["key"]) not in seen and not seen.add((r["name"], r["key"]))]
-    lines = ["| experiment | this build | seeds | steps per run | CPU seconds to compute |",
-             "| --- | --- | ---: | ---: | ---: |"]
+    lines = [
+        "| experiment | this build | seeds | steps per run | CPU seconds to compute |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
     for r in records:
         status = "loaded from cache" if r["hit"] else "computed"
         seeds, steps = budget(r["config"])
         lines.append(f"| `{r['name']}` (`{r['key'][:8]}`) | {status} | {seeds} | {steps} | {r['cpu_seconds']:.1f} |")
     total = sum(r["cpu_seconds"] for r in records)
-    lines.append(f"| **all {len(records)}** | {sum(not r['hit'] for r in records)} computed, "
-                 f"**{wall_seconds:.1f} s** wall clock this build | | | **{total:.1f}** |")
+    lines.append(
+        f"| **all {len(records)}** | {sum(not r['hit'] for r in records)} computed, "
+        f"**{wall_seconds:.1f} s** wall clock this build | | | **{total:.1f}** |"
+    )
     return "\n".join(lines)
+
+
+def machine_table(signature: dict, seed_base: int, workers: int) -> str:
+    """A Markdown table of what the build computed on (`snippets.experiments.machine.signature`)."""
+    limits = ", ".join(f"`{name}={value}`" for name, value in signature["limits"].items()) or "none"
+    rows = [
+        ("processor", signature["processor"]),
+        ("its vector extensions", ", ".join(signature["vector_extensions"]) or "none reported"),
+        ("torch", signature["torch"]),
+        ("oneDNN / MKL", f"{signature['onednn']} / {signature['mkl']}"),
+        ("ATen's vector instructions (`cpu_capability`)", signature["cpu_capability"]),
+        ("limits set in the environment", limits),
+        ("threads per training run", str(signature["threads_per_run"])),
+        ("worker processes", str(workers)),
+        ("seed base (`SNIPPETS_SEED_BASE`)", str(seed_base)),
+    ]
+    return "\n".join(["| setting | this build |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)])
