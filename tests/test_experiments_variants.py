@@ -98,7 +98,6 @@ def test_same_weights_small_config():
         fv.forget_bias_one_helps,
         fg.both_forms_learn,
         fg.forms_differ_but_agree_with_reset_open,
-        fg.some_units_hold_their_state,
     ],
 )
 def test_the_pages_claims_hold_on_the_sites_runs(claim):

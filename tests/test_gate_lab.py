@@ -207,16 +207,10 @@ def fake_result(**changes) -> dict:
 LSTM = "experiments/recall-lstm/"
 CHECKS = [
     ("exported_models_match_trained", "fidelity/char/exported_bpc", 1.83),
-    ("cause_unit_guards_the_quote", "experiments/strings/units/cause/share_worse", 0.6),
-    ("correlation_unit_is_not_the_one_needed", "experiments/strings/units/correlation/rank", 1),
-    ("lstm_output_closed_loses_the_answer", LSTM + "accuracy/output_closed", [0.6, 0.1]),
-    ("lstm_output_closed_loses_the_answer", LSTM + "accuracy/free", [0.5, 0.5]),  # nothing to check: fails
     ("lstm_input_closed_only_shrinks", LSTM + "state/input_closed_growth", 1e-7),
     ("lstm_latch_freezes_the_cell", LSTM + "state/latch_change", 1e-7),
-    ("carrying_units_are_not_the_whole_memory", LSTM + "accuracy/carrying_forget", [0.4, 1.0]),
     ("gru_frozen_ignores_the_gap", "experiments/recall-gru/accuracy/frozen", [0.87, 0.86]),
     ("gru_frozen_ignores_the_gap", "experiments/recall-gru/state/frozen_change", 1e-9),
-    ("gru_replaced_loses_the_answer", "experiments/recall-gru/accuracy/replaced", [0.5, 0.3]),
 ]
 
 
@@ -226,6 +220,24 @@ def test_each_claim_holds_on_good_data_and_fails_on_bad(name, path, value):
     assert check(fake_result()).holds
     failed = check(fake_result(**{path: value}))
     assert not failed.holds and failed.evidence
+
+
+# What one trained network did is printed, not checked: the page's answer follows the data.
+
+
+def test_the_correlation_verdict_follows_the_ranks():
+    cause = {"unit": 7, "rise": 0.3}
+    assert F._correlation_verdict({"unit": 3, "rank": 1, "rise": 0.3}, cause).startswith("yes")
+    assert F._correlation_verdict({"unit": 3, "rank": 5, "rise": 0.1}, cause).startswith(
+        "no: pinning the forget gate of 4 other units"
+    )
+
+
+@pytest.mark.parametrize("carrying, most", [([1.0, 0.2], True), ([0.4, 1.0], False)])
+def test_whether_the_carrying_units_hold_most_follows_the_data(carrying, most):
+    # only the gaps where the free model names at least 90 % count (free: 1.0 at gap 10, 0.5 at gap 40)
+    result = fake_result(**{LSTM + "accuracy/carrying_forget": carrying})
+    assert F.carrying_keep_most(result["experiments"]["recall-lstm"]) is most
 
 
 # -- the site's own models (site tests: they read the cached experiments) ------------------------

@@ -51,6 +51,11 @@ def simulated(name: str) -> dict[str, str]:
     return dict(SIMULATED[name])
 
 
+def shell_assignments(name: str) -> str:
+    """`simulated(name)` as `NAME=value` words, for `env $(...) mkdocs build --strict` (.ci/run does)."""
+    return " ".join(f"{variable}={value}" for variable, value in simulated(name).items())
+
+
 @functools.cache
 def _library_versions() -> dict[str, str]:
     config = torch.__config__.show()

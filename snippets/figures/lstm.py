@@ -655,6 +655,7 @@ def adding_facts(result: dict | None = None) -> dict:
         "i_else": f"{shown['i_else']:.3f}",
         "n_stored": str(len(memory["units"])),
         "n_keeping": str(sum(u["f_hold"] >= HOLDS for u in memory["units"])),
+        "n_corr": str(sum(abs(u["corr"]) >= 0.9 for u in memory["units"])),
         "corr_range": _range([abs(u["corr"]) for u in memory["units"]], "{:.3f}"),
     }
 
@@ -686,27 +687,6 @@ def adding_lstm_solves_and_rnn_does_not(result: dict | None = None) -> Claim:
         max(lstm) < target and min(rnn) > 0.5,
         f"LSTM (forget bias 1) final MSE at most {max(lstm):.4f} (target {target}); "
         f"RNN at least {min(rnn):.3f} × baseline",
-    )
-
-
-def adding_unit_holds_the_first_value(result: dict | None = None) -> Claim:
-    """In every LSTM that solved the task, one unit's cell state just before the second mark
-    correlates (in absolute value) at least 0.9 with the first marked value."""
-    units = adding_memory(result)["units"]
-    return Claim(
-        min(abs(u["corr"]) for u in units) >= 0.9,
-        "per solved network: " + ", ".join(f"{u['model']} seed {u['seed']}: {u['corr']:+.3f}" for u in units),
-    )
-
-
-def adding_shown_unit_writes_at_the_marks(result: dict | None = None) -> Claim:
-    """In the network shown, the carrying unit's forget gate averages at least 0.99 while it holds the
-    first value, and its input gate is at least ten times more open at the marks than elsewhere."""
-    shown = adding_memory(result)["shown"]
-    holds = shown["f_hold"] >= 0.99 and shown["i_marks"] >= 10 * shown["i_else"]
-    return Claim(
-        holds,
-        f"f while holding {shown['f_hold']:.4f}; i at marks {shown['i_marks']:.3f}, elsewhere {shown['i_else']:.4f}",
     )
 
 
@@ -832,27 +812,6 @@ def recall_facts(result: dict | None = None) -> dict:
         "f_mean": _range(f_gap.mean(axis=(0, 1)), "{:.2f}"),
         "chance": f"{result['chance_accuracy']:.3f}",
     }
-
-
-def recall_model_names_the_subject(result: dict | None = None) -> Claim:
-    """The recall LSTM shown names the subject on at least 90 % of its validation sequences."""
-    m = recall_memory(result)
-    return Claim(bool(m["correct"].mean() >= 0.9), f"accuracy {m['correct'].mean():.3f} at gap {m['gap']}")
-
-
-def recall_units_carry_the_subject(result: dict | None = None) -> Claim:
-    """At every step from the subject to the query, the subject accounts for at least 80 % of the
-    variance of each carrying unit's cell state."""
-    m = recall_memory(result)
-    share = m["share"][:, m["units"]].min(0)
-    return Claim(bool(share.min() >= 0.8), "smallest share per unit " + ", ".join(f"{s:.3f}" for s in share))
-
-
-def recall_units_keep(result: dict | None = None) -> Claim:
-    """Over the gap, each carrying unit's forget gate has a median above 0.9."""
-    m = recall_memory(result)
-    median = np.median(m["f"][1:-1][:, :, m["units"]], axis=(0, 1))
-    return Claim(bool(median.min() > 0.9), "medians " + ", ".join(f"{v:.3f}" for v in median))
 
 
 # --------------------------------------------------------------------------------------

@@ -379,7 +379,8 @@ def model_facts(text_model: dict | None = None) -> dict:
         "wall": f"{result['seconds']:.0f}",
         "final_bpc": _num(bpc[-1]),
         "baseline_bpc": _num(result["baseline_bpc"]),
-        "last_drop": _num(bpc[-3] - bpc[-1], 3),
+        "last_change": f"{bpc[-1] - bpc[-3]:+.3f}",
+        "still_falling": bool(bpc[-1] < bpc[-3]),
         "last_span": str(result["val_step"][-1] - result["val_step"][-3]),
         "steps_run": f"{result['steps_run']:,}",
     }
@@ -423,6 +424,9 @@ def search_facts(units: dict | None = None) -> dict:
         "comment_auc_before": _num(comment["untrained"]["auc"]),
         "doubled": _names([f for f in trained if _doubles(trained[f], untrained[f])]),
         "not_doubled": _names([f for f in trained if not _doubles(trained[f], untrained[f])]) or "none",
+        "n_stronger": str(sum(abs(trained[f]["correlation"]) > abs(untrained[f]["correlation"]) for f in trained)),
+        "n_features": str(len(trained)),
+        "partial": bool(abs(top["correlation"]) < 0.8),  # no unit near a clean switch: the page says so
     }
     for feature in FEATURES:
         facts[f"rho_{feature}"] = _num(abs(trained[feature]["correlation"]))
@@ -457,42 +461,6 @@ def ran_its_whole_budget(text_model: dict | None = None) -> Claim:
     steps = TextModelConfig().steps
     holds = result["status"] == "budget" and result["steps_run"] == steps and result["val_step"][-1] == steps
     return Claim(holds, f"status {result['status']!r}, {result['steps_run']} of {steps} steps run")
-
-
-def still_improving_at_the_end(text_model: dict | None = None) -> Claim:
-    """The validation bits per character were still falling over the run's last two evaluations."""
-    bpc = _model(text_model)["val_bpc"]
-    return Claim(bpc[-1] < bpc[-3], f"last three evaluations: {', '.join(f'{v:.3f}' for v in bpc[-3:])}")
-
-
-def no_clean_switch(units: dict | None = None, threshold: float = 0.8) -> Claim:
-    """No unit follows any of the five features closely: every best |correlation| is below 0.8."""
-    best = {u["feature"]: abs(u["correlation"]) for u in _units(units)["trained"]["best"]}
-    top = max(best, key=best.get)
-    return Claim(best[top] < threshold, f"largest: {FEATURES[top]} {best[top]:.3f} (must be below {threshold})")
-
-
-def training_beats_untrained_on_every_feature(units: dict | None = None) -> Claim:
-    """For every feature the trained model's best unit correlates more strongly than the untrained model's best."""
-    units = _units(units)
-    before = {u["feature"]: abs(u["correlation"]) for u in units["untrained"]["best"]}
-    after = {u["feature"]: abs(u["correlation"]) for u in units["trained"]["best"]}
-    pairs = "; ".join(f"{FEATURES[f]} {after[f]:.3f} vs {before[f]:.3f}" for f in after)
-    return Claim(all(after[f] > before[f] for f in after), pairs)
-
-
-def string_unit_beats_chance_and_untrained(units: dict | None = None) -> Claim:
-    """The string unit tells a character inside a string from one outside better than chance (AUC above
-    0.6) and better than the untrained model's best string unit."""
-    string = _units(units)["binary"]["in_string"]
-    after, before = string["trained"]["auc"], string["untrained"]["auc"]
-    return Claim(after > 0.6 and after > before, f"AUC {after:.3f} trained, {before:.3f} untrained")
-
-
-def string_unit_is_far_from_perfect(units: dict | None = None) -> Claim:
-    """The string unit is far from a clean switch: its AUC is below 0.9."""
-    auc = _units(units)["binary"]["in_string"]["trained"]["auc"]
-    return Claim(auc < 0.9, f"AUC {auc:.3f}")
 
 
 # -- where the model predicts well -----------------------------------------------------------------
