@@ -17,27 +17,42 @@ from snippets.figures import lstm as lstm_page
 
 
 def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int = 3) -> Figure:
-    """Learning curves of both cells (left or top) beside the LSTM's carrying unit (right or bottom)."""
+    """Learning curves of both cells (left or top) beside the LSTM's carrying unit (right or bottom),
+    each panel with a legend of its own under it: the sequences on the right take colours and line
+    styles the curves on the left do not use, so no line can be read as another panel's."""
     with theme():
-        fig = Figure(figsize=(PHONE_WIDTH, 6.2) if narrow else (7.4, 3.3), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 7.0) if narrow else (7.4, 3.9), layout="constrained")
         curves, unit = fig.subplots(2, 1) if narrow else fig.subplots(1, 2, width_ratios=(1, 1.3))
         lstm_page.draw_adding_curves(curves, result)
         curves.set(xlabel="training step", ylabel="validation MSE", title="Learning to add")
-        # above the panels: inside, it would hide the curves it names
-        fig.legend(
-            *curves.get_legend_handles_labels(), loc="outside upper center", ncols=1 if narrow else 2, fontsize=9
-        )
         traces, steps = memory["shown"]["traces"], np.arange(memory["T"])
-        for s, color in zip(range(sequences), COLORS):
-            for mark in np.flatnonzero(traces["x"][s, :, 1]):
-                unit.axvline(mark, color=color, alpha=0.4, linewidth=0.9)
-            unit.plot(steps, traces["c"][:, s], color=color, linewidth=1.4)  # one colour per sequence
+        styles = zip(range(sequences), SEQUENCE_COLORS, SEQUENCE_STYLES)
+        for s, color, style in styles:
+            marks = np.flatnonzero(traces["x"][s, :, 1])
+            for mark in marks:
+                unit.axvline(mark, color=color, alpha=0.45, linewidth=0.9, linestyle=style)
+            first = float(traces["x"][s, marks[0], 0]) if len(marks) else float("nan")
+            unit.plot(
+                steps,
+                traces["c"][:, s],
+                color=color,
+                linestyle=style,
+                linewidth=1.4,
+                label=f"sequence {s + 1}: first value {first:.2f}",
+            )
         unit.set(
-            xlabel="time step (lines: the two marked steps)",
+            xlabel="time step (thin lines: the marked steps)",
             ylabel="cell state $c_t$",
-            title=f"One LSTM unit holds the first value (unit {memory['shown']['unit']})",
+            title=f"Unit {memory['shown']['unit']} of one trained LSTM",
         )
+        for ax in (curves, unit):
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 if ax is unit else 2, fontsize=8)
     return fig
+
+
+# The right panel's sequences: colours and styles the learning curves do not use.
+SEQUENCE_COLORS = (COLORS[3], COLORS[4], "#000000")
+SEQUENCE_STYLES = ("-", "-.", ":")
 
 
 def hero_figure(narrow: bool = False) -> Figure:
