@@ -6,6 +6,12 @@ what it loads fits the budget.
 
 Uses the built site (tests/conftest.py; SNIPPETS_BUILT_SITE=DIR reuses one). Prints the largest
 difference per model, the time of one step of the character model, and the page's extra weight.
+
+The second half needs only the lab's page: a one-page site with small untrained models (built in
+seconds, `lab_site`). There a corrupt weights file (truncated array, missing scale, wrong sizes or
+format, a non-finite number, not JSON, 404) shows what was expected, what came and which file, and no
+number; a wrong configuration in the page says so; every public function of `gateLab` rejects bad
+model names, ids and clamps (a misspelt key included) with an Error that says what it expected.
 """
 
 from __future__ import annotations
@@ -13,17 +19,20 @@ from __future__ import annotations
 import base64
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from snippets.experiments import lab as G
-from snippets.site.browser import Network
+from snippets.site.browser import Network, serve
 from snippets.site.gatelab import gzipped_size
 
 pytestmark = pytest.mark.browser
 
+REPO = Path(__file__).resolve().parents[1]
 PAGE = "gate-lab/"
 SEQUENCES = 120  # per model, half of them with clamps
 TOLERANCE = 1e-5
@@ -135,24 +144,6 @@ def test_gatelab_run_equals_the_package_on_random_sequences_with_and_without_cla
     # (several queries in a row), clamps outside a gate's range. There the package in float32 differs
     # from itself in float64 by more than 1e-5; the JavaScript is no further from it than that.
     assert in_float32 <= rounding + 1e-9
-
-
-def test_gatelab_run_checks_its_clamps_like_the_package(page, base_url):
-    open_lab(page, base_url)
-    messages = page.evaluate("""async () => {
-      await gateLab.load("recall-gru");
-      const bad = [
-        [{gate: "f", unit: 0, from: 0, to: 1, value: 1}],
-        [{gate: "z", unit: 32, from: 0, to: 1, value: 1}],
-        [{gate: "z", unit: 0, from: 2, to: 2, value: 1}],
-        [{gate: "z", unit: 0, from: 0, to: 9, value: 1}],
-        [{gate: "z", unit: 0, from: 0, to: 1, value: NaN}],
-      ];
-      return bad.map((clamps) => { try { gateLab.run("recall-gru", [0, 1, 2], clamps); return null; }
-                                   catch (e) { return e.message; } });
-    }""")
-    assert all(messages), messages
-    assert "gate must be one of r, z, n" in messages[0] and "from < to" in messages[2]
 
 
 # -- the page: navigation, keyboard, schemes, phone, weight, speed ---------------------------------
@@ -282,3 +273,482 @@ def test_what_the_lab_loads_fits_the_budget_and_a_step_is_fast(page, base_url, b
         f"{per_step['median'] * 1000:.0f} µs median (runs of {per_step['steps']} steps)"
     )
     assert per_step["best"] < 1.0, per_step
+
+
+# -- a weights file that does not fit, and bad arguments: a site of the lab alone ---------------------
+#
+# These need the lab's page, not the trained models: a one-page site (Material, the site's CSS and
+# JavaScript) whose lab has three small untrained models, exported and published by the build's own
+# functions (`export_model`, `lab_html`, `weight_files`). It builds in seconds, without the
+# experiments. A corrupt file is served in place of a good one by intercepting its request.
+
+TINY_TEXT_VOCAB = ["\x00", "\n", " ", "(", ")", ":", "=", "'", "a", "d", "e", "f", "r", "s"]
+TINY_RECALL = {"inputs": ["A", "B", "C", "a", "b", "c", "d", "?"], "outputs": ["A", "B", "C"]}
+TINY_PAGE = """# The gate lab
+
+<link rel="stylesheet" href="../stylesheets/gatelab.css">
+<script src="../javascripts/gatelab.js"></script>
+
+{lab}
+"""
+LAB = "gate-lab/"
+FORMAT = "snippets gate lab weights, version 1"
+
+
+def tiny_model(cell: str, vocab: list[str], outputs: list[str], hidden: int, seed: int) -> dict:
+    """An untrained one-layer model as `source_models` gives one: `torch.nn`'s layer and a read-out."""
+    torch.manual_seed(seed)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](len(vocab), hidden)
+    readout = torch.nn.Linear(hidden, len(outputs))
+    sd = {f"rnn.{k}": v for k, v in rnn.state_dict().items()}
+    sd |= {f"readout.{k}": v for k, v in readout.state_dict().items()}
+    return {"cell": cell, "state_dict": sd, "vocab": vocab, "outputs": outputs}
+
+
+def tiny_result() -> dict:
+    """What the `gate_lab` experiment returns, as far as the page's configuration reads it."""
+    models = {
+        "char": tiny_model("lstm", TINY_TEXT_VOCAB, TINY_TEXT_VOCAB, 6, 0),
+        "recall-lstm": tiny_model("lstm", TINY_RECALL["inputs"], TINY_RECALL["outputs"], 5, 1),
+        "recall-gru": tiny_model("gru", TINY_RECALL["inputs"], TINY_RECALL["outputs"], 4, 2),
+    }
+    best = [{"unit": 3, "feature": "in_string", "trace": "c", "correlation": 0.5}]
+    return {
+        "models": {name: G.export_model(name, model, resolution=8) for name, model in models.items()},
+        "units": {
+            "char": {"groups": {"string": [0, 1]}, "cause": 2, "best": best},
+            "recall-lstm": {"groups": {"carrying": [0, 4]}},
+            "recall-gru": {"groups": {"carrying": [1]}},
+        },
+        "presets": {
+            "char": ["def f(a):\n", "raise\n", "s = 'a'\n"],
+            "recall-lstm": [{"gap": 3, "text": "Aabc?"}],
+            "recall-gru": [{"gap": 4, "text": "BcaAd?"}],
+        },
+        "setups": {},
+    }
+
+
+@pytest.fixture(scope="session")
+def lab_site(tmp_path_factory, mkdocs_build):
+    """A built site of the lab's page alone, with `tiny_result`'s models; its folder."""
+    from snippets.figures.gate_lab import lab_html
+    from snippets.site.gatelab import weight_files
+
+    folder = tmp_path_factory.mktemp("lab-site")
+    docs = folder / "docs"
+    for assets in ("stylesheets", "javascripts"):
+        (docs / assets).parent.mkdir(parents=True, exist_ok=True)
+        (docs / assets).symlink_to(REPO / "docs" / assets)
+    result = tiny_result()
+    for path, data in weight_files(result).items():
+        (docs / path).parent.mkdir(parents=True, exist_ok=True)
+        (docs / path).write_bytes(data)
+    (docs / "gate-lab.md").write_text(TINY_PAGE.format(lab=lab_html(result)), encoding="utf-8")
+    site = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    config = {
+        "site_name": "The gate lab, alone",
+        "docs_dir": "docs",
+        "theme": {k: v for k, v in site["theme"].items() if k != "custom_dir"},
+        "extra_css": site["extra_css"],
+        "extra_javascript": site["extra_javascript"],
+        "markdown_extensions": ["md_in_html"],
+        "plugins": [],
+        "nav": [{"The gate lab": "gate-lab.md"}],
+    }
+    (folder / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    built = mkdocs_build(folder / "mkdocs.yml", folder / "site", strict_flag=True, timeout=300)
+    assert built.returncode == 0, f"the lab's one-page site failed to build:\n{built.stderr[-4000:]}"
+    return folder / "site"
+
+
+@pytest.fixture(scope="session")
+def lab_url(lab_site):
+    with serve(lab_site) as url:
+        yield url + LAB
+
+
+@pytest.fixture()
+def lab_page(browser, lab_url):
+    """A page of the lab's site at desktop width; fails on a request off the machine or an uncaught error."""
+    context = browser.new_context(viewport=DESKTOP, color_scheme="light")
+    network = Network(context)
+    opened = context.new_page()
+    uncaught: list[str] = []
+    opened.on("pageerror", lambda e: uncaught.append(str(e)))
+    yield opened
+    context.close()
+    assert not network.blocked, f"requests to other sites: {network.blocked}"
+    assert not uncaught, f"uncaught errors in the page: {uncaught}"
+
+
+def good_file(lab_site, name: str) -> dict:
+    return json.loads((lab_site / LAB / f"{name}.json").read_text())
+
+
+def serve_instead(page, name: str, body: str | None = None, status: int = 200) -> None:
+    """Answer the request for model `name`'s weights with `body` (and `status`) in place of the file."""
+    page.route(
+        f"**/{LAB}{name}.json",
+        lambda route: route.fulfill(status=status, body=body or "", content_type="application/json"),
+    )
+
+
+RESULTS = "#gate-lab :is(.gl-tokens, .gl-charts, .gl-prediction, .gl-values)"
+
+
+def shown_failure(page, url: str) -> dict:
+    """Open the lab; wait for its error; what the page shows (the alert, the status, the results area)."""
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_selector("#gate-lab .gl-error", timeout=10_000)
+    return page.evaluate(
+        """(results) => ({
+          error: document.querySelector('#gate-lab .gl-error').innerText,
+          role: document.querySelector('#gate-lab .gl-error').getAttribute('role'),
+          status: document.querySelector('#gate-lab .gl-status').textContent,
+          results: [...document.querySelectorAll(results)].map((n) => n.textContent).join(''),
+          drawn: document.querySelectorAll('#gate-lab svg, #gate-lab table').length,
+        })""",
+        RESULTS,
+    )
+
+
+def _pop(values: list) -> None:
+    values.pop()
+
+
+# name: (how the file is spoilt, the lines the message must hold); `data` is char.json, parsed
+CORRUPT = {
+    "truncated array": (
+        lambda d: _pop(d["state_dict"]["weight_hh_l0"]["values"]),
+        ["state_dict.weight_hh_l0.values: expected 144 numbers (shape [24, 6]), got an array of 143"],
+    ),
+    "missing scale": (
+        lambda d: d["state_dict"]["bias_ih_l0"].pop("scale"),
+        ["state_dict.bias_ih_l0.scale: expected a power of two (the key is missing), got nothing"],
+    ),
+    "wrong hidden_size": (
+        lambda d: d.update(hidden_size=7),
+        [
+            "hidden_size: expected 6 (the page's unit menus are built for it), got 7",
+            "state_dict.weight_hh_l0.shape: expected [28, 7], got [24, 6]",
+        ],
+    ),
+    "wrong input_size": (
+        lambda d: d.update(input_size=13),
+        [
+            "input_size: expected 14 (the page's vocab has 14), got 13",
+            "state_dict.weight_ih_l0.shape: expected [24, 13], got [24, 14]",
+        ],
+    ),
+    "wrong format": (
+        lambda d: d.update(format="snippets gate lab weights, version 2"),
+        [f'format: expected "{FORMAT}" (this lab reads that version only), got "snippets gate lab weights, version 2"'],
+    ),
+    "non-finite number": (
+        lambda d: d["state_dict"]["weight_ih_l0"]["values"].__setitem__(5, "INFINITY"),
+        ["state_dict.weight_ih_l0.values[5]: expected an integer of magnitude below 2^24 (finite), got Infinity"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT))
+def test_a_corrupt_weights_file_shows_what_was_expected_and_what_came_and_no_numbers(lab_page, lab_site, lab_url, case):
+    spoil, lines = CORRUPT[case]
+    data = good_file(lab_site, "char")
+    spoil(data)
+    body = json.dumps(data).replace('"INFINITY"', "1e999")  # JSON's only way to a non-finite number
+    serve_instead(lab_page, "char", body)
+    shown = shown_failure(lab_page, lab_url)
+    print(f"{case}: {shown['error']!r}")
+    assert shown["role"] == "alert"
+    assert "its weights file is not the weights this page expects." in shown["error"]
+    assert f"File: {lab_url}char.json" in shown["error"]
+    for line in lines:
+        assert line in shown["error"].splitlines(), (line, shown["error"])
+    assert shown["status"] == "Could not load the weights of the Character model (real-text page, LSTM)."
+    assert shown["results"] == "" and shown["drawn"] == 0
+
+
+@pytest.mark.parametrize("name", ["char", "recall-lstm", "recall-gru"])
+def test_on_the_lab_site_gatelab_run_still_equals_the_package(lab_page, lab_site, lab_url, name):
+    """The checks change no number: the lab's small models, as the real ones (above), equal the package."""
+    data = good_file(lab_site, name)
+    keys = data["gates"] + (["c"] if data["cell"] == "lstm" else []) + ["h", "out"]
+    cases = random_cases(data, random.Random(name))
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function("() => window.gateLab && Object.keys(gateLab.models).length === 3")
+    ours = np.frombuffer(base64.b64decode(lab_page.evaluate(RUN_ALL, [name, cases, keys])), dtype=np.float64)
+    exact = package_values(data, cases, keys, torch.float64)
+    assert ours.shape == exact.shape
+    assert float(np.abs(ours - exact).max()) <= TOLERANCE
+
+
+def test_a_weights_file_that_is_not_json_or_not_there_says_so(lab_page, lab_site, lab_url):
+    text = json.dumps(good_file(lab_site, "char")).replace('"values": [', '"values": [NaN, ', 1)  # Python's NaN
+    serve_instead(lab_page, "char", text)
+    shown = shown_failure(lab_page, lab_url)
+    assert "its weights file is not valid JSON (" in shown["error"] and f"File: {lab_url}char.json" in shown["error"]
+    assert shown["results"] == "" and shown["drawn"] == 0
+
+    lab_page.unroute(f"**/{LAB}char.json")
+    serve_instead(lab_page, "char", "not here", status=404)
+    shown = shown_failure(lab_page, lab_url)
+    print(f"404: {shown['error']!r}")
+    assert "its weights file could not be loaded: the server answered 404 Not Found." in shown["error"]
+    assert f"File: {lab_url}char.json" in shown["error"]
+    assert shown["status"].startswith("Could not load the weights") and shown["results"] == ""
+
+
+def test_after_a_corrupt_file_the_other_models_still_run_and_a_reload_tries_again(lab_page, lab_site, lab_url):
+    data = good_file(lab_site, "recall-lstm")
+    data["state_dict"]["readout.bias"]["values"] = data["state_dict"]["readout.bias"]["values"][:-1]
+    serve_instead(lab_page, "recall-lstm", json.dumps(data))
+    lab_page.goto(lab_url, wait_until="networkidle")
+    ran = "() => /^Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    lab_page.wait_for_function(ran)
+    lab_page.select_option("#gl-model", "recall-lstm")
+    lab_page.wait_for_selector("#gate-lab .gl-error")
+    assert "state_dict.readout.bias.values: expected 3 numbers (shape [3]), got [" in lab_page.inner_text(".gl-error")
+    message = lab_page.evaluate("() => { try { gateLab.run('recall-lstm', [0, 1]); } catch (e) { return e.message; } }")
+    assert (
+        message.startswith("gateLab.run: the weights of recall-lstm failed to load (") and "recall-lstm.json" in message
+    )
+    lab_page.select_option("#gl-model", "recall-gru")
+    lab_page.wait_for_function(ran)
+    assert lab_page.locator("#gate-lab .gl-error").count() == 0
+    lab_page.unroute(f"**/{LAB}recall-lstm.json")  # the file is good again: selecting the model loads it anew
+    lab_page.select_option("#gl-model", "recall-lstm")
+    lab_page.wait_for_function(ran)
+    assert lab_page.locator("#gate-lab .gl-error").count() == 0
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_error_is_axe_clean_and_fits_a_phone(browser, lab_url, scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport=PHONE, color_scheme=scheme)
+    network = Network(context)
+    page = context.new_page()
+    serve_instead(page, "char", "{}")
+    shown = shown_failure(page, lab_url)
+    violations = Axe().run(page, context="#gate-lab", options={"resultTypes": ["violations"]}).response["violations"]
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    context.close()
+    assert not network.blocked
+    assert f'format: expected "{FORMAT}" (this lab reads that version only), got nothing' in shown["error"]
+    serious = [
+        (v["id"], [(n["target"], n.get("failureSummary")) for n in v["nodes"]][:3])
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
+    assert width <= PHONE["width"]
+
+
+def test_the_lab_accepts_the_files_the_build_publishes_and_checks_every_field(lab_page, lab_site, lab_url):
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function("() => window.gateLab && Object.keys(gateLab.models).length === 3")
+    check = "([name, data]) => gateLab.check(name, data)"
+    for name in ("char", "recall-lstm", "recall-gru"):
+        assert lab_page.evaluate(check, [name, good_file(lab_site, name)]) == [], name
+
+    def problems(name, spoil):
+        data = good_file(lab_site, name)
+        spoil(data)
+        return lab_page.evaluate(check, [name, data])
+
+    sd = "state_dict"
+    cases = {  # the spoilt field: the problem it must give, whole
+        "no format": (lambda d: d.clear() or d.update(x=1), 'format: expected "' + FORMAT),
+        "an extra key": (lambda d: d.update(layers=2), 'unexpected key "layers" (a weights file has format, name'),
+        "a missing key": (lambda d: d.pop("outputs"), "outputs: expected a value (the key is missing), got nothing"),
+        "the name": (lambda d: d.update(name="char"), 'name: expected "recall-gru", the model this file is published'),
+        "the cell": (
+            lambda d: d.update(cell="lstm"),
+            'cell: expected "gru" (the page\'s recall-gru model), got "lstm"',
+        ),
+        "the gates": (
+            lambda d: d.update(gates=["z", "r", "n"]),
+            'gates: expected ["r", "z", "n"], got ["z", "r", "n"]',
+        ),
+        "the vocabulary": (lambda d: d["vocab"].reverse(), "vocab: expected the page's 8 labels"),
+        "a size": (lambda d: d.update(output_size=3.5), "output_size: expected a positive integer, got 3.5"),
+        "an extra tensor": (lambda d: d[sd].update(weight_hh_l1={}), 'state_dict: unexpected tensor "weight_hh_l1"'),
+        "a missing tensor": (lambda d: d[sd].pop("bias_hh_l0"), "state_dict.bias_hh_l0: expected a tensor"),
+        "a tensor's key": (
+            lambda d: d[sd]["bias_hh_l0"].update(dtype="f4"),
+            'state_dict.bias_hh_l0: unexpected key "dtype"',
+        ),
+        "a scale": (
+            lambda d: d[sd]["weight_ih_l0"].update(scale=0.3),
+            "state_dict.weight_ih_l0.scale: expected a power",
+        ),
+        "a zero scale": (
+            lambda d: d[sd]["weight_ih_l0"].update(scale=0),
+            "state_dict.weight_ih_l0.scale: expected a power",
+        ),
+        "a fraction": (
+            lambda d: d[sd]["bias_ih_l0"]["values"].__setitem__(2, 0.5),
+            "bias_ih_l0.values[2]: expected an integer",
+        ),
+        "a string": (
+            lambda d: d[sd]["bias_ih_l0"]["values"].__setitem__(0, "7"),
+            "bias_ih_l0.values[0]: expected an integer",
+        ),
+        "too large": (lambda d: d[sd]["bias_ih_l0"]["values"].__setitem__(1, 2**24), "got 16777216"),
+        "the values": (
+            lambda d: d[sd]["readout.bias"].update(values={}),
+            "state_dict.readout.bias.values: expected an array of 3",
+        ),
+        "a state_dict": (lambda d: d.update(state_dict=[]), "state_dict: expected an object of tensors, got []"),
+    }
+    for case, (spoil, expected) in cases.items():
+        found = problems("recall-gru", spoil)
+        assert found and all("expected" in p or "unexpected" in p for p in found), (case, found)
+        assert any(expected in p for p in found), (case, expected, found)
+    assert lab_page.evaluate(check, ["char", [1, 2]]) == [
+        f'the file: expected a JSON object (a weights file of format "{FORMAT}"), got [1, 2]'
+    ]
+
+
+def test_a_page_whose_lab_configuration_is_wrong_says_so(lab_page, lab_url):
+    """The configuration the build writes into the page, and the set-up buttons, are checked too."""
+
+    def spoilt(route):
+        html = route.fetch().text()
+        html = html.replace("&quot;hidden_size&quot;:6,", "", 1)
+        route.fulfill(body=html, content_type="text/html")
+
+    lab_page.route(lab_url, spoilt)
+    lab_page.goto(lab_url, wait_until="networkidle")
+    error = lab_page.locator("#gate-lab .gl-error")
+    assert error.get_attribute("role") == "alert"
+    assert "The lab cannot start: its configuration" in error.inner_text()
+    assert "models.char.hidden_size: expected a positive integer, got nothing" in error.inner_text()
+    assert lab_page.locator("#gate-lab form").count() == 0
+
+    lab_page.unroute(lab_url)
+    lab_page.route(
+        lab_url,
+        lambda route: route.fulfill(
+            body=route.fetch()
+            .text()
+            .replace(
+                '<div id="gate-lab"',
+                '<button type="button" data-gate-lab-setup="nope" hidden>Set up</button><div id="gate-lab"',
+            ),
+            content_type="text/html",
+        ),
+    )
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function(
+        "() => /^Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    lab_page.click("[data-gate-lab-setup='nope']")
+    assert lab_page.inner_text("#gate-lab .gl-error") == (
+        "This button's set-up \"nope\" is not in the lab's configuration (it has none)."
+    )
+
+
+# Each call and the words its Error must hold (what was expected and what came).
+MODELS = '"char", "recall-lstm", "recall-gru"'
+BAD_CALLS = {
+    "gateLab.run('chr', [0])": f'gateLab.run: expected a model name, one of {MODELS}; got "chr"',
+    "gateLab.run(undefined, [0])": "gateLab.run: expected a model name, one of",
+    "gateLab.run('recall-gru', 'AB?')": 'expected ids to be an array of token ids, got "AB?"',
+    "gateLab.run('recall-gru', [])": 'gateLab.run("recall-gru"): expected a sequence of at least one step, got no ids',
+    "gateLab.run('recall-gru', [0, 8])": "expected token 1 to be an id in [0, 8), got 8",
+    "gateLab.run('recall-gru', [0, 1.5])": "expected token 1 to be an id in [0, 8), got 1.5",
+    "gateLab.run('recall-gru', ['1'])": 'expected token 0 to be an id in [0, 8), got "1"',
+    "gateLab.run('recall-gru', [0, 1, 2], {gate: 'z', unit: 0, from: 0, to: 1, value: 1})": (
+        "expected clamps to be an array of {gate, unit, from, to, value} (or nothing), got an object with keys gate"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [null])": "clamp 0: expected an object {gate, unit, from, to, value}, got",
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, to: 1, value: 1, layers: 1}])": (
+        'clamp 0: unexpected key "layers"; a clamp has the keys gate, unit, from, to, value '
+        "(and optionally layer, direction)"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, value: 1}])": 'clamp 0: expected the key "to"',
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, to: 1, value: 1, layer: 1}])": (
+        "clamp 0: expected layer 0 (this model has one layer and one direction), got 1"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'f', unit: 0, from: 0, to: 1, value: 1}])": (
+        'clamp 0: expected gate to be one of r, z, n (a GRU\'s gates), got "f"'
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 4, from: 0, to: 1, value: 1}])": (
+        "clamp 0: expected unit to be an integer in [0, 4), got 4"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 2, to: 2, value: 1}])": (
+        "clamp 0: expected from < to (steps from..to-1), got 2 and 2"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, to: 9, value: 1}])": (
+        "clamp 0: expected to to be a step in [0, 3], got 9"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, to: 1, value: NaN}])": (
+        "clamp 0: expected value to be a finite number, got NaN"
+    ),
+    "gateLab.run('recall-gru', [0, 1, 2], [{gate: 'z', unit: 0, from: 0, to: 1, value: '1'}])": (
+        'clamp 0: expected value to be a finite number, got "1"'
+    ),
+    "gateLab.encode('GRU', 'AB?')": f'gateLab.encode: expected a model name, one of {MODELS}; got "GRU"',
+    "gateLab.encode('char', 42)": "gateLab.encode: expected a string of text, got 42",
+    "gateLab.check('chars', {})": f'gateLab.check: expected a model name, one of {MODELS}; got "chars"',
+}
+
+
+def test_every_public_function_rejects_bad_arguments_with_what_it_expected(lab_page, lab_url):
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function("() => window.gateLab && Object.keys(gateLab.models).length === 3")
+    messages = lab_page.evaluate(
+        """async (calls) => {
+          await gateLab.load("recall-gru");
+          const out = {};
+          for (const call of calls) {
+            try { eval(call); out[call] = null; }
+            catch (e) { out[call] = (e instanceof Error ? "" : "not an Error: ") + e.message; }
+          }
+          out.load = await gateLab.load("LSTM").then(() => null, (e) => e.message);
+          out.good = gateLab.run("recall-gru", [0, 1, 2], [{gate: "z", unit: 0, from: 0, to: 1, value: 1,
+                                                            layer: 0, direction: 0}]).z[0][0];
+          return out;
+        }""",
+        list(BAD_CALLS),
+    )
+    for call, words in BAD_CALLS.items():
+        assert messages[call] and words in messages[call], (call, messages[call])
+    assert messages["load"].startswith('gateLab.load: expected a model name, one of "char"')
+    assert messages["good"] == 1
+
+
+# The clamps both sides must reject: the package (snippets.layers) and gateLab.run, on the same model.
+BAD_CLAMPS = [
+    {"gate": "f", "unit": 0, "from": 0, "to": 1, "value": 1},
+    {"gate": "z", "unit": 4, "from": 0, "to": 1, "value": 1},
+    {"gate": "z", "unit": -1, "from": 0, "to": 1, "value": 1},
+    {"gate": "z", "unit": 0, "from": 2, "to": 2, "value": 1},
+    {"gate": "z", "unit": 0, "from": 0, "to": 9, "value": 1},
+    {"gate": "z", "unit": 0, "from": 0, "to": 1, "value": "1"},
+    {"gate": "z", "unit": 0, "from": 0, "to": 1, "value": True},
+    {"gate": "z", "unit": 0, "from": 0, "to": 1, "value": 1, "layer": 1},
+    {"gate": "z", "unit": 0, "from": 0, "to": 1},
+]
+
+
+def test_gatelab_run_rejects_the_clamps_the_package_rejects(lab_page, lab_site, lab_url):
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function("() => window.gateLab && Object.keys(gateLab.models).length === 3")
+    rejected = lab_page.evaluate(
+        """async (clamps) => {
+          await gateLab.load("recall-gru");
+          return clamps.map((c) => { try { gateLab.run("recall-gru", [0, 1, 2], [c]); return null; }
+                                     catch (e) { return e.message; } });
+        }""",
+        BAD_CLAMPS,
+    )
+    layer = G.train.traceable_layer(G.sequence_state_dict(good_file(lab_site, "recall-gru")))
+    x = torch.nn.functional.one_hot(torch.tensor([[0, 1, 2]]), 8).float()
+    for clamp, message in zip(BAD_CLAMPS, rejected):
+        assert message, f"gateLab.run accepted {clamp}"
+        with pytest.raises(Exception, match="expected"):
+            layer(x, clamp=[clamp])

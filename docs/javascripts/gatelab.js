@@ -2,17 +2,28 @@
  * browser, with gates clamped. Plain JavaScript, no dependencies, nothing fetched but the weights
  * published next to the page.
  *
- * API, on window.gateLab:
+ * API, on window.gateLab (every function checks its arguments: a wrong model name, token id or
+ * clamp is an Error that says what was expected and what came):
  *   models             {name: {cell: "lstm" | "gru", weights_url, vocab, outputs, gates, hidden_size, ...}}
- *   load(name)         Promise: fetches and prepares the weights once; run() needs it to have resolved.
+ *   load(name)         Promise: fetches, checks and prepares the weights once; run() needs it to have
+ *                      resolved. It rejects with a gateLab.WeightsError (its file, summary, problems)
+ *                      when the file cannot be fetched, does not parse, or differs from the format
+ *                      snippets.experiments.lab.export_model writes and the page's model: format and
+ *                      version, name, cell, gates, sizes, labels, every tensor's shape, scale (a power
+ *                      of two) and values (as many as its shape, integers below 2^24); the lab on the
+ *                      page shows it.
+ *   check(name, json)  every way a parsed weights file differs from what model `name` expects ([] if none).
  *   run(name, ids, clamps)
  *                      synchronous. ids: token ids (one-hot inputs, as the package's tasks);
  *                      clamps: [{gate, unit, from, to, value}], unit `unit` of gate `gate` pinned to
  *                      `value` at steps from..to-1 (input order, `to` excluded), before the gate is
- *                      used, exactly as snippets.LSTM / snippets.GRU forward(x, clamp=[...]).
+ *                      used, exactly as snippets.LSTM / snippets.GRU forward(x, clamp=[...]) (which
+ *                      also take `layer` and `direction`: 0 here, the models have one of each; any
+ *                      other key is an error, not ignored).
  *                      Returns plain arrays [T][size] per step: each gate by its letter (LSTM i f g o,
  *                      GRU r z n), h, c (LSTM only) and out (the read-out's logits).
- *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0).
+ *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0; the
+ *                      recall models skip them, as the page's input hint says).
  *
  * The page's configuration (models, unit menus, examples, guided set-ups) is JSON in the lab's
  * data-config attribute, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
@@ -34,6 +45,154 @@
   const GATES = { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"] };
   const prepared = {}; // name -> prepared weights
   const loading = {}; // name -> Promise
+  const failed = {}; // name -> the Error of its last failed load, for run()'s message
+
+  // ---------------------------------------------------------------------------------------
+  // The weights file, checked: the format snippets.experiments.lab.export_model writes, and the
+  // model the page was built for (its menus and its encoding come from the page's configuration).
+  // ---------------------------------------------------------------------------------------
+
+  const FORMAT = "snippets gate lab weights, version 1";
+  const FILE_KEYS = ["format", "name", "cell", "gates", "input_size", "hidden_size", "output_size", "vocab", "outputs", "state_dict"];
+  const TENSOR_KEYS = ["shape", "scale", "values"];
+  const EXACT = 16777216; // 2^24: integers below it, times a power of two, are exact in float32 and float64
+  const CLAMP_KEYS = ["gate", "unit", "from", "to", "value"];
+  const CLAMP_OPTIONAL = ["layer", "direction"]; // as the package takes them; the lab's models have one of each
+
+  // A value as a message shows it: strings quoted, containers by their kind and size.
+  function describe(x) {
+    if (x === undefined) return "nothing";
+    if (x === null) return "null";
+    if (typeof x === "string") return JSON.stringify(x.length > 60 ? x.slice(0, 57) + "..." : x);
+    if (typeof x === "number" || typeof x === "boolean") return String(x);
+    if (Array.isArray(x)) {
+      const short = x.length <= 8 && x.every(function (v) { return v === null || typeof v !== "object"; });
+      return short ? "[" + x.map(describe).join(", ") + "]" : "an array of " + x.length;
+    }
+    if (ArrayBuffer.isView(x)) return "a " + x.constructor.name + " of " + x.length;
+    if (typeof x === "object") {
+      const keys = Object.keys(x);
+      return "an object with keys " + (keys.length ? keys.slice(0, 8).join(", ") + (keys.length > 8 ? ", ..." : "") : "(none)");
+    }
+    return "a " + typeof x;
+  }
+
+  function isPlainObject(x) {
+    return x !== null && typeof x === "object" && !Array.isArray(x) && !ArrayBuffer.isView(x);
+  }
+
+  function isInt(x) {
+    return typeof x === "number" && Number.isInteger(x);
+  }
+
+  function sameList(a, b) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every(function (x, k) { return x === b[k]; });
+  }
+
+  function listed(words) {
+    return words.map(function (w) { return JSON.stringify(w); }).join(", ");
+  }
+
+  // A weights file that cannot be used: which file, what went wrong (`summary`) and, for a file
+  // that arrived, every way it differs from what the page expects (`problems`: "where: expected
+  // ..., got ...").
+  class WeightsError extends Error {
+    constructor(file, summary, problems) {
+      super("the weights file " + file + " " + summary + (problems.length ? ": " + problems.join("; ") : ""));
+      this.name = "WeightsError";
+      this.file = file;
+      this.summary = summary;
+      this.problems = problems;
+    }
+  }
+
+  // Every way `json` differs from the weights of model `name` as the page describes it (`model`:
+  // its cell, gates, hidden size, vocabulary and outputs): an empty list when it fits.
+  function weightProblems(json, name, model) {
+    const problems = [];
+    const expect = function (where, expected, got) { problems.push(where + ": expected " + expected + ", got " + describe(got)); };
+    if (!isPlainObject(json)) {
+      expect("the file", "a JSON object (a weights file of format " + JSON.stringify(FORMAT) + ")", json);
+      return problems;
+    }
+    if (json.format !== FORMAT) {
+      expect("format", JSON.stringify(FORMAT) + " (this lab reads that version only)", json.format);
+      return problems; // another format: its other fields would only add noise
+    }
+    Object.keys(json).forEach(function (key) {
+      if (FILE_KEYS.indexOf(key) < 0) problems.push("unexpected key " + JSON.stringify(key) + " (a weights file has " + FILE_KEYS.join(", ") + ")");
+    });
+    FILE_KEYS.forEach(function (key) { if (!(key in json)) expect(key, "a value (the key is missing)", undefined); });
+    if (json.name !== name) expect("name", JSON.stringify(name) + ", the model this file is published for", json.name);
+    if (json.cell !== model.cell) expect("cell", JSON.stringify(model.cell) + " (the page's " + name + " model)", json.cell);
+    const gates = GATES[model.cell];
+    if (!sameList(json.gates, gates)) expect("gates", "[" + listed(gates) + "]", json.gates);
+    const sizes = {};
+    ["input_size", "hidden_size", "output_size"].forEach(function (key) {
+      if (isInt(json[key]) && json[key] > 0) sizes[key] = json[key];
+      else expect(key, "a positive integer", json[key]);
+    });
+    const labels = { input_size: ["vocab", model.vocab], output_size: ["outputs", model.outputs] };
+    Object.keys(labels).forEach(function (size) {
+      const key = labels[size][0], page = labels[size][1];
+      const list = json[key];
+      if (!Array.isArray(list) || !list.every(function (x) { return typeof x === "string"; })) expect(key, "an array of strings", list);
+      else if (!sameList(list, page)) expect(key, "the page's " + page.length + " labels [" + listed(page.slice(0, 6)) + (page.length > 6 ? ", ..." : "") + "]", list);
+      if (size in sizes && sizes[size] !== page.length) expect(size, page.length + " (the page's " + key + " has " + page.length + ")", json[size]);
+    });
+    if ("hidden_size" in sizes && sizes.hidden_size !== model.hidden_size) {
+      expect("hidden_size", model.hidden_size + " (the page's unit menus are built for it)", json.hidden_size);
+    }
+    if (!isPlainObject(json.state_dict)) {
+      if ("state_dict" in json) expect("state_dict", "an object of tensors", json.state_dict);
+      return problems;
+    }
+    if (!("input_size" in sizes && "hidden_size" in sizes && "output_size" in sizes)) return problems; // no shapes to check against
+    const I = sizes.input_size, H = sizes.hidden_size, O = sizes.output_size, G = gates.length * H;
+    const shapes = {
+      weight_ih_l0: [G, I], weight_hh_l0: [G, H], bias_ih_l0: [G], bias_hh_l0: [G],
+      "readout.weight": [O, H], "readout.bias": [O],
+    };
+    Object.keys(json.state_dict).forEach(function (key) {
+      if (!(key in shapes)) problems.push("state_dict: unexpected tensor " + JSON.stringify(key) + " (a one-layer model has " + Object.keys(shapes).join(", ") + ")");
+    });
+    Object.keys(shapes).forEach(function (key) {
+      tensorProblems("state_dict." + key, json.state_dict[key], shapes[key], expect, problems);
+    });
+    return problems;
+  }
+
+  function tensorProblems(where, entry, shape, expect, problems) {
+    if (!isPlainObject(entry)) {
+      expect(where, "a tensor {shape, scale, values}", entry);
+      return;
+    }
+    Object.keys(entry).forEach(function (key) {
+      if (TENSOR_KEYS.indexOf(key) < 0) problems.push(where + ": unexpected key " + JSON.stringify(key) + " (a tensor has " + TENSOR_KEYS.join(", ") + ")");
+    });
+    const size = shape.reduce(function (a, b) { return a * b; }, 1);
+    const shaped = sameList(entry.shape, shape); // if not, its values' count would only repeat the news
+    if (!shaped) expect(where + ".shape", "[" + shape.join(", ") + "]", entry.shape);
+    const scale = entry.scale;
+    if (typeof scale !== "number" || !(scale > 0) || !isFinite(scale) || !Number.isInteger(Math.log2(scale))) {
+      expect(where + ".scale", "a power of two" + (scale === undefined ? " (the key is missing)" : ""), scale);
+    }
+    const values = entry.values;
+    if (!Array.isArray(values)) {
+      expect(where + ".values", "an array of " + size + " integers", values);
+      return;
+    }
+    if (shaped && values.length !== size) expect(where + ".values", size + " numbers (shape [" + shape.join(", ") + "])", values);
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      if (!isInt(v) || Math.abs(v) >= EXACT) {
+        let bad = 0;
+        for (let j = k; j < values.length; j++) if (!isInt(values[j]) || Math.abs(values[j]) >= EXACT) bad++;
+        expect(where + ".values[" + k + "]", "an integer of magnitude below 2^24 (finite)" + (bad > 1 ? "; " + bad + " values are not" : ""), v);
+        break;
+      }
+    }
+  }
 
   function tensor(entry) {
     const values = entry.values;
@@ -42,6 +201,7 @@
     return out;
   }
 
+  // The weights of a file that weightProblems found fitting, ready for compute().
   function prepare(json) {
     const sd = json.state_dict;
     const cell = json.cell;
@@ -72,23 +232,33 @@
     return 1 / (1 + Math.exp(-x));
   }
 
-  function isInt(x) {
-    return typeof x === "number" && Number.isInteger(x);
-  }
-
-  // The checks of snippets.layers._check_pin, with the same meaning; pins per step, in list order.
-  function pinsByStep(name, m, clamps, T) {
+  // The checks of snippets.layers._check_pin, with the same meaning, and no key unknown to it (a
+  // misspelt key would otherwise be ignored); pins per step, in list order.
+  function pinsByStep(where, m, clamps, T) {
     const gates = GATES[m.cell];
     const byStep = new Array(T);
-    (clamps || []).forEach(function (pin, k) {
-      const where = name + ": clamp " + k;
-      if (!pin || typeof pin !== "object") throw new TypeError(where + ": expected {gate, unit, from, to, value}");
-      if (gates.indexOf(pin.gate) < 0) throw new RangeError(where + ": gate must be one of " + gates.join(", ") + ", got " + pin.gate);
-      if (!isInt(pin.unit) || pin.unit < 0 || pin.unit >= m.H) throw new RangeError(where + ": unit must be an int in [0, " + m.H + "), got " + pin.unit);
-      if (!isInt(pin.from) || pin.from < 0 || pin.from > T) throw new RangeError(where + ": from must be a step in [0, " + T + "], got " + pin.from);
-      if (!isInt(pin.to) || pin.to < 0 || pin.to > T) throw new RangeError(where + ": to must be a step in [0, " + T + "], got " + pin.to);
-      if (pin.from >= pin.to) throw new RangeError(where + ": expected from < to (steps from..to-1), got " + pin.from + " and " + pin.to);
-      if (typeof pin.value !== "number" || !isFinite(pin.value)) throw new RangeError(where + ": value must be a finite number, got " + pin.value);
+    if (clamps === undefined || clamps === null) return byStep;
+    if (!Array.isArray(clamps)) throw new TypeError(where + ": expected clamps to be an array of {" + CLAMP_KEYS.join(", ") + "} (or nothing), got " + describe(clamps));
+    clamps.forEach(function (pin, k) {
+      const at = where + ": clamp " + k;
+      if (!isPlainObject(pin)) throw new TypeError(at + ": expected an object {" + CLAMP_KEYS.join(", ") + "}, got " + describe(pin));
+      Object.keys(pin).forEach(function (key) {
+        if (CLAMP_KEYS.indexOf(key) < 0 && CLAMP_OPTIONAL.indexOf(key) < 0) {
+          throw new TypeError(at + ": unexpected key " + JSON.stringify(key) + "; a clamp has the keys " + CLAMP_KEYS.join(", ") + " (and optionally " + CLAMP_OPTIONAL.join(", ") + ")");
+        }
+      });
+      CLAMP_KEYS.forEach(function (key) {
+        if (!(key in pin)) throw new TypeError(at + ": expected the key " + JSON.stringify(key) + " (a clamp has " + CLAMP_KEYS.join(", ") + "), got " + describe(pin));
+      });
+      CLAMP_OPTIONAL.forEach(function (key) {
+        if (key in pin && pin[key] !== 0) throw new RangeError(at + ": expected " + key + " 0 (this model has one layer and one direction), got " + describe(pin[key]));
+      });
+      if (gates.indexOf(pin.gate) < 0) throw new RangeError(at + ": expected gate to be one of " + gates.join(", ") + " (a " + m.cell.toUpperCase() + "'s gates), got " + describe(pin.gate));
+      if (!isInt(pin.unit) || pin.unit < 0 || pin.unit >= m.H) throw new RangeError(at + ": expected unit to be an integer in [0, " + m.H + "), got " + describe(pin.unit));
+      if (!isInt(pin.from) || pin.from < 0 || pin.from > T) throw new RangeError(at + ": expected from to be a step in [0, " + T + "], got " + describe(pin.from));
+      if (!isInt(pin.to) || pin.to < 0 || pin.to > T) throw new RangeError(at + ": expected to to be a step in [0, " + T + "], got " + describe(pin.to));
+      if (pin.from >= pin.to) throw new RangeError(at + ": expected from < to (steps from..to-1), got " + pin.from + " and " + pin.to);
+      if (typeof pin.value !== "number" || !isFinite(pin.value)) throw new RangeError(at + ": expected value to be a finite number, got " + describe(pin.value));
       for (let t = pin.from; t < pin.to; t++) (byStep[t] = byStep[t] || []).push([pin.gate, pin.unit, pin.value]);
     });
     return byStep;
@@ -109,13 +279,14 @@
   }
 
   function compute(name, m, ids, clamps) {
-    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new TypeError(name + ": ids must be an array of token ids");
+    const where = "gateLab.run(" + JSON.stringify(name) + ")";
+    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new TypeError(where + ": expected ids to be an array of token ids, got " + describe(ids));
     const T = ids.length;
-    if (T === 0) throw new RangeError(name + ": expected a sequence of at least one step");
+    if (T === 0) throw new RangeError(where + ": expected a sequence of at least one step, got no ids");
     for (let t = 0; t < T; t++) {
-      if (!isInt(ids[t]) || ids[t] < 0 || ids[t] >= m.I) throw new RangeError(name + ": token " + t + " must be an id in [0, " + m.I + "), got " + ids[t]);
+      if (!isInt(ids[t]) || ids[t] < 0 || ids[t] >= m.I) throw new RangeError(where + ": expected token " + t + " to be an id in [0, " + m.I + "), got " + describe(ids[t]));
     }
-    const pins = pinsByStep(name, m, clamps, T);
+    const pins = pinsByStep(where, m, clamps, T);
     const H = m.H;
     const G = m.G;
     const pre = new Float64Array(G);
@@ -177,41 +348,84 @@
     return result;
   }
 
+  // `name`, checked: one of the page's models, or an Error that lists them.
+  function modelNamed(where, name) {
+    if (typeof name === "string" && Object.prototype.hasOwnProperty.call(api.models, name)) return api.models[name];
+    const names = Object.keys(api.models);
+    throw new (typeof name === "string" ? RangeError : TypeError)(
+      where + ": expected a model name, " + (names.length ? "one of " + listed(names) : "but this page has no gate lab") + "; got " + describe(name));
+  }
+
+  // The model's weights file, fetched, parsed and checked; a WeightsError that names the file otherwise.
+  function fetchWeights(name, model) {
+    const file = model.weights_url;
+    return fetch(file)
+      .then(function (response) {
+        if (!response.ok) throw new WeightsError(file, "could not be loaded: the server answered " + response.status + (response.statusText ? " " + response.statusText : ""), []);
+        return response.text();
+      }, function (error) {
+        throw new WeightsError(file, "could not be fetched (" + error.message + ")", []);
+      })
+      .then(function (text) {
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw new WeightsError(file, "is not valid JSON (" + error.message + ")", []);
+        }
+        const problems = weightProblems(json, name, model);
+        if (problems.length) throw new WeightsError(file, "is not the weights this page expects", problems);
+        return prepare(json);
+      });
+  }
+
   const api = {
     version: 1,
     models: {},
+    WeightsError: WeightsError,
     load: function (name) {
-      const model = api.models[name];
-      if (!model) return Promise.reject(new Error("gateLab.load: no model " + name + "; models: " + Object.keys(api.models).join(", ")));
+      let model;
+      try {
+        model = modelNamed("gateLab.load", name);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       if (!loading[name]) {
-        loading[name] = fetch(model.weights_url)
-          .then(function (response) {
-            if (!response.ok) throw new Error("gateLab.load: " + model.weights_url + " answered " + response.status);
-            return response.json();
-          })
-          .then(function (json) {
-            prepared[name] = prepare(json);
-            return api.models[name];
+        loading[name] = fetchWeights(name, model)
+          .then(function (weights) {
+            prepared[name] = weights;
+            delete failed[name];
+            return model;
           })
           .catch(function (error) {
-            delete loading[name];
+            delete loading[name]; // a later load() tries again
+            failed[name] = error;
             throw error;
           });
       }
       return loading[name];
     },
+    // Every way a parsed weights file differs from what model `name` of this page expects; [] if it fits.
+    check: function (name, json) {
+      return weightProblems(json, name, modelNamed("gateLab.check", name));
+    },
     run: function (name, ids, clamps) {
+      modelNamed("gateLab.run", name);
       const m = prepared[name];
-      if (!m) throw new Error("gateLab.run: the weights of " + name + " are not loaded; call `await gateLab.load(\"" + name + "\")` first");
+      if (!m) {
+        const why = failed[name] ? "failed to load (" + failed[name].message + ")" : "are not loaded; call `await gateLab.load(" + JSON.stringify(name) + ")` first";
+        throw new Error("gateLab.run: the weights of " + name + " " + why);
+      }
       return compute(name, m, ids, clamps);
     },
     encode: function (name, text) {
-      const model = api.models[name];
+      const model = modelNamed("gateLab.encode", name);
+      if (typeof text !== "string") throw new TypeError("gateLab.encode: expected a string of text, got " + describe(text));
       const index = {};
       model.vocab.forEach(function (token, k) { index[token] = k; });
       const ids = [];
       for (const ch of text) {
-        if (ch in index) ids.push(index[ch]);
+        if (Object.prototype.hasOwnProperty.call(index, ch)) ids.push(index[ch]);
         else if (model.kind === "text") ids.push(0); // the character model's UNKNOWN
       }
       return ids;
@@ -270,7 +484,18 @@
     const root = document.getElementById("gate-lab");
     if (!root || !root.dataset.config || root.dataset.ready) return;
     root.dataset.ready = "1";
-    const config = JSON.parse(root.dataset.config);
+    let config;
+    try {
+      config = JSON.parse(root.dataset.config);
+    } catch (error) {
+      config = error;
+    }
+    const problems = config instanceof Error ? ["data-config: expected JSON, got text that does not parse (" + config.message + ")"] : configProblems(config);
+    if (problems.length) {
+      root.textContent = "";
+      root.appendChild(errorBox("The lab cannot start: its configuration, written into this page by the site's build, is not what gatelab.js expects.", problems, null));
+      return;
+    }
     Object.keys(config.models).forEach(function (name) {
       const model = Object.assign({}, config.models[name]);
       model.weights_url = new URL(model.weights_url, document.baseURI).href;
@@ -283,8 +508,44 @@
     });
     // The first model now; the others right after, so the lab keeps working if the network goes.
     selectModel(Object.keys(config.models)[0], 0).then(function () {
+      // A model that fails here says why when it is selected (its load is tried again then).
       Object.keys(config.models).forEach(function (name) { api.load(name).catch(function () {}); });
     });
+  }
+
+  // Every way the page's configuration (snippets.figures.gate_lab.lab_config) differs from what the
+  // lab reads: the fields it builds its menus from. [] when it fits.
+  function configProblems(config) {
+    const problems = [];
+    const expect = function (where, expected, got) { problems.push(where + ": expected " + expected + ", got " + describe(got)); };
+    const strings = function (x) { return Array.isArray(x) && x.length > 0 && x.every(function (s) { return typeof s === "string"; }); };
+    if (!isPlainObject(config) || !isPlainObject(config.models) || Object.keys(config.models).length === 0) {
+      expect("data-config", "an object {models: {name: model, ...}, setups}, with at least one model", config);
+      return problems;
+    }
+    Object.keys(config.models).forEach(function (name) {
+      const m = config.models[name];
+      const at = "models." + name;
+      if (!isPlainObject(m)) return expect(at, "an object", m);
+      if (!(m.cell in GATES)) expect(at + ".cell", "one of " + listed(Object.keys(GATES)), m.cell);
+      else if (!sameList(m.gates, GATES[m.cell])) expect(at + ".gates", "[" + listed(GATES[m.cell]) + "]", m.gates);
+      if (typeof m.weights_url !== "string" || !m.weights_url) expect(at + ".weights_url", "the address of its weights file", m.weights_url);
+      if (typeof m.title !== "string") expect(at + ".title", "a string", m.title);
+      if (!(m.kind in MAX_STEPS)) expect(at + ".kind", "one of " + listed(Object.keys(MAX_STEPS)), m.kind);
+      if (!strings(m.vocab)) expect(at + ".vocab", "a non-empty array of strings", m.vocab);
+      if (!strings(m.outputs)) expect(at + ".outputs", "a non-empty array of strings", m.outputs);
+      const H = m.hidden_size;
+      if (!isInt(H) || H <= 0) expect(at + ".hidden_size", "a positive integer", H);
+      const units = function (u) { return Array.isArray(u) && u.length > 0 && u.every(function (x) { return isInt(x) && x >= 0 && x < H; }); };
+      if (!Array.isArray(m.units) || !m.units.length || !m.units.every(function (o) { return isPlainObject(o) && units(o.units) && typeof o.label === "string"; })) {
+        expect(at + ".units", "a non-empty array of {units: [unit ids below hidden_size " + H + "], label}", m.units);
+      }
+      if (!Array.isArray(m.presets) || !m.presets.length || !m.presets.every(function (o) { return isPlainObject(o) && typeof o.text === "string" && typeof o.label === "string"; })) {
+        expect(at + ".presets", "a non-empty array of {label, text}", m.presets);
+      }
+    });
+    if (!isPlainObject(config.setups)) expect("setups", "an object (the guided set-ups, by key)", config.setups);
+    return problems;
   }
 
   function build(root, config) {
@@ -299,6 +560,7 @@
     const showUnit = el("select");
     const step = el("input", { type: "range", min: "0", max: "0", value: "0", step: "1" });
     const status = el("p", { class: "gl-status", role: "status", "aria-live": "polite" });
+    const error = el("div", { class: "gl-error-slot" });
     const tokens = el("div", { class: "gl-tokens", "aria-hidden": "true" });
     const charts = el("div", { class: "gl-charts" });
     const prediction = el("div", { class: "gl-prediction" });
@@ -312,11 +574,11 @@
       el("div", { class: "gl-row" }, [labelled("gl-show", "Unit to draw", showUnit), labelled("gl-step", "Step", step)]),
     ]);
     form.addEventListener("submit", function (event) { event.preventDefault(); });
-    root.append(form, results, status, tokens, charts, prediction, values);
+    root.append(form, results, status, error, tokens, charts, prediction, values);
     const state = {
       config: config, root: root, model: model, preset: preset, input: input, hint: hint, clamps: clamps,
       showUnit: showUnit, step: step, status: status, tokens: tokens, charts: charts, prediction: prediction,
-      values: values, results: results, add: add, name: null, rows: 0, pending: 0, last: null, input_key: null,
+      values: values, results: results, add: add, error: error, name: null, rows: 0, pending: 0, last: null, input_key: null,
     };
     model.addEventListener("change", function () { selectModel(model.value, 0); });
     preset.addEventListener("change", function () {
@@ -372,9 +634,47 @@
     lab.clamps.textContent = "";
     lab.rows = 0;
     lab.status.textContent = "Loading the weights of the " + cfg.title + "…";
-    return api.load(name).then(function () { run(); }, function (error) {
-      lab.status.textContent = "Could not load the weights: " + error.message;
+    lab.error.textContent = "";
+    lab.last = null;
+    draw();
+    // Resolves to whether the model runs; a failure is shown in the page, not thrown.
+    return api.load(name).then(function () {
+      if (lab.name !== name) return false; // the reader picked another model meanwhile
+      run();
+      return true;
+    }, function (error) {
+      if (lab.name === name) fail(error, "Could not load the weights of the " + cfg.title + ".");
+      return false;
     });
+  }
+
+  // What went wrong, in the page: a summary in the status line, the details in an alert.
+  function fail(error, status) {
+    lab.last = null;
+    draw();
+    lab.status.textContent = status;
+    lab.error.textContent = "";
+    if (error instanceof WeightsError) {
+      const title = "The lab cannot run the " + modelConfig().title + ": its weights file " + error.summary + ".";
+      lab.error.appendChild(errorBox(title, error.problems, error.file));
+    } else {
+      lab.error.appendChild(errorBox("The lab stopped: " + error.message, [], null));
+    }
+  }
+
+  const SHOWN_PROBLEMS = 8;
+
+  function errorBox(title, problems, file) {
+    const box = el("div", { class: "gl-error", role: "alert" }, [el("p", { class: "gl-error-title", text: title })]);
+    if (file) box.appendChild(el("p", {}, [document.createTextNode("File: "), el("code", { text: file })]));
+    if (problems.length) {
+      const list = el("ul");
+      problems.slice(0, SHOWN_PROBLEMS).forEach(function (p) { list.appendChild(el("li", { text: p })); });
+      if (problems.length > SHOWN_PROBLEMS) list.appendChild(el("li", { text: "and " + (problems.length - SHOWN_PROBLEMS) + " more" }));
+      box.appendChild(list);
+    }
+    if (file) box.appendChild(el("p", { text: "The other models may still run: pick one above. Reloading the page tries this one again; if it keeps failing, the site's build published a broken file." }));
+    return box;
   }
 
   function addClamp(clamp) {
@@ -414,8 +714,13 @@
 
   function setUp(key) {
     const setup = lab.config.setups[key];
-    if (!setup) return;
-    selectModel(setup.model, setup.preset).then(function () {
+    if (!setup) {
+      lab.error.textContent = "";
+      lab.error.appendChild(errorBox("This button's set-up " + JSON.stringify(key) + " is not in the lab's configuration (" + (Object.keys(lab.config.setups).length ? "set-ups: " + listed(Object.keys(lab.config.setups)) : "it has none") + ").", [], null));
+      return;
+    }
+    selectModel(setup.model, setup.preset).then(function (ready) {
+      if (!ready) return;
       setup.clamps.forEach(function (c) {
         addClamp({ gate: c.gate, units: c.units === "all" ? "all" : c.units.join(","), value: c.value, from: c.from, to: c.to });
       });
@@ -459,6 +764,14 @@
 
   function run() {
     if (!lab || !lab.name || !(lab.name in prepared)) return;
+    try {
+      runNow();
+    } catch (error) {
+      fail(error, "The lab stopped with an error.");
+    }
+  }
+
+  function runNow() {
     const cfg = modelConfig();
     const ids = api.encode(lab.name, lab.input.value).slice(0, MAX_STEPS[cfg.kind]);
     if (ids.length === 0) {
@@ -478,6 +791,7 @@
     lab.step.max = String(ids.length - 1);
     if (input !== lab.input_key || Number(lab.step.value) > ids.length - 1) lab.step.value = String(ids.length - 1);
     lab.input_key = input; // a new input starts at its last step: the answer, the last prediction
+    lab.error.textContent = "";
     lab.status.textContent = "Ran " + ids.length + " steps" + (clamps.length ? ", free and with " + clamps.length + " unit clamp" + (clamps.length > 1 ? "s" : "") : "") +
       " (" + ms.toFixed(1) + " ms)." + (problems.length ? " Note: " + problems.join("; ") + "." : "");
     draw();
