@@ -22,7 +22,7 @@ from snippets.experiments import lab as G
 from snippets.site.browser import Network
 from snippets.site.gatelab import gzipped_size
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.site]  # site: it needs the site extra and a built site
 
 PAGE = "gate-lab/"
 SEQUENCES = 120  # per model, half of them with clamps
