@@ -8,6 +8,8 @@ import pytest
 from snippets.experiments import cache
 from snippets.site import block_cache
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 
 @pytest.fixture
 def root(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup
 
 from snippets.site.browser import Network, page_paths
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.site]  # site: it needs the site extra and a built site
 
 MAX_PAGE_BYTES = 1_500_000
 DESKTOP = {"width": 1280, "height": 900}

@@ -16,6 +16,8 @@ from bs4 import BeautifulSoup
 
 from snippets.site.mathml import TexError, tex_to_mathml
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 REPO = Path(__file__).resolve().parents[1]
 
 GOOD_PAGE = """# Tiny $c_t$

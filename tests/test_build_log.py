@@ -7,6 +7,8 @@ import pytest
 
 from snippets.site import build_log
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 
 def entry(k: int, computed: int = 0, dirty: bool = False) -> dict:
     return {

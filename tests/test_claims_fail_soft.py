@@ -20,6 +20,8 @@ import yaml
 from bs4 import BeautifulSoup
 from test_build_fails import tiny_site
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 PAGE = """# Two claims
 
 The model keeps its state. {{ claim("units.hold") }}

@@ -243,6 +243,7 @@ def test_fast_path_gate_traces_carry_no_gradient():
 # -- compiled loops -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # torch.compile: 20 to 60 s of compiling each, a minute and a half for the two
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 def test_compiled_loops_equal_torch_nn(mode):
     """Kept tiny: torch.compile unrolls the loop, so compile time grows with the sequence length."""

@@ -133,6 +133,7 @@ def test_rate_tables_have_a_row_per_sigma_and_seed(small_gradients):
     assert "\u00a0±\u00a0" in rows[2]  # a mean and its interval stay on one line
 
 
+@pytest.mark.site  # calls the facts and claims, which read the site's two RNN experiments at full size
 def test_page_reads_only_facts_and_claims_that_exist():
     """Every `d.key`, `e.key` and claim the RNN page uses is in the facts dicts or a Claim function."""
     page = (REPO / "docs" / "rnn.md").read_text(encoding="utf-8")

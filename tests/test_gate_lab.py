@@ -1,6 +1,7 @@
 """The gate lab's export and checks: the published JSON loads into torch.nn and equals the package, the
 rounding is exact in float32, the guided experiments run the package's clamp hook, and the page's claims
-fail when the data says otherwise. The tests on the site's own models (`page_result`) are `site` tests."""
+fail when the data says otherwise. The tests on the site's own models (`page_result`) and those of the
+published files (`snippets.site.gatelab`, which needs the site extra) are `site` tests."""
 
 import json
 import math
@@ -11,9 +12,16 @@ import torch
 import snippets
 from snippets.experiments import lab as G
 from snippets.figures import gate_lab as F
-from snippets.site import gatelab as site_gatelab
 
 INPUT, HIDDEN, OUTPUT = 7, 5, 4
+
+
+@pytest.fixture(scope="module")
+def site_gatelab():
+    """`snippets.site.gatelab`, imported by the tests that use it: it needs the site extra."""
+    from snippets.site import gatelab
+
+    return gatelab
 
 
 def sequence_state_dict(cell: str, seed: int = 0) -> dict:
@@ -64,8 +72,9 @@ def test_quantize_handles_constant_and_zero_tensors():
 # -- the published format ------------------------------------------------------------------------
 
 
+@pytest.mark.site
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_the_json_loads_into_torch_nn_and_equals_the_package_with_clamps(cell):
+def test_the_json_loads_into_torch_nn_and_equals_the_package_with_clamps(cell, site_gatelab):
     data = json.loads(site_gatelab.to_json(exported(cell)))
     assert data["format"] == G.FORMAT and data["cell"] == cell
     assert set(data["state_dict"]) == set(G.LAYER_KEYS + G.READOUT_KEYS)
@@ -98,7 +107,8 @@ def test_load_state_dict_refuses_another_format():
         G.load_state_dict({"format": "something else", "state_dict": {}})
 
 
-def test_weight_files_publish_one_json_per_model_next_to_the_page():
+@pytest.mark.site
+def test_weight_files_publish_one_json_per_model_next_to_the_page(site_gatelab):
     result = {"models": {"toy-lstm": exported("lstm"), "toy-gru": exported("gru")}}
     files = site_gatelab.weight_files(result)
     assert set(files) == {"gate-lab/toy-lstm.json", "gate-lab/toy-gru.json"}
@@ -248,7 +258,7 @@ def page_result():
     return G.gate_lab()
 
 
-def test_the_sites_models_load_into_torch_nn_and_equal_the_package(page_result):
+def test_the_sites_models_load_into_torch_nn_and_equal_the_package(page_result, site_gatelab):
     for name, data in page_result["models"].items():
         data = json.loads(site_gatelab.to_json(data))
         weights = G.load_state_dict(data)
@@ -276,7 +286,7 @@ def test_the_units_are_the_ones_the_other_pages_single_out(page_result):
     assert [u["unit"] for u in page_result["units"]["char"]["best"]] == [u["unit"] for u in best]
 
 
-def test_the_weights_fit_the_pages_budget(page_result):
+def test_the_weights_fit_the_pages_budget(page_result, site_gatelab):
     sizes = {name: site_gatelab.gzipped_size(site_gatelab.to_json(m)) for name, m in page_result["models"].items()}
     print("gzipped weights (bytes):", sizes)
     assert sum(sizes.values()) < 140_000, sizes

@@ -30,7 +30,7 @@ from snippets.experiments import lab as G
 from snippets.site.browser import Network, serve
 from snippets.site.gatelab import gzipped_size
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.site]  # site: it needs the site extra and a built site
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = "gate-lab/"

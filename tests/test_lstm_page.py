@@ -1,9 +1,9 @@
-"""The LSTM cell page and the backpropagation page: the code they show (`snippets.lstm_paths`,
-`include.source`), their experiments at small sizes, their figures, and that their claims are
-checks that can fail. The claims on the real results run in the `site` tests at the end."""
+"""The LSTM cell page and the backpropagation page: the code they show (`snippets.lstm_paths`; how
+`include.source` shows it is tested in tests/test_include.py), their experiments at small sizes,
+their figures, and that their claims are checks that can fail. The claims on the real results run
+in the `site` tests at the end."""
 
 import copy
-import inspect
 
 import numpy as np
 import pytest
@@ -15,32 +15,8 @@ from snippets.cells import lstm_step
 from snippets.figures import lstm as L
 from snippets.figures import lstm_backprop as B
 from snippets.figures import lstm_diagram as D
-from snippets.site.include import source, without_docstring
 
 F64 = dict(dtype=torch.float64)
-
-# --------------------------------------------------------------------------------------
-# include.source without the docstring
-# --------------------------------------------------------------------------------------
-
-
-def test_source_can_leave_out_the_docstring():
-    shown = source(lstm_step, docstring=False)
-    assert "def lstm_step(" in shown and "c = f * c + i * g" in shown
-    assert "begin{aligned}" not in shown and '"""' not in shown
-    assert source(lstm_step) == "```python\n" + inspect.getsource(lstm_step).rstrip() + "\n```\n"
-
-
-def test_without_docstring_keeps_code_and_handles_odd_bodies():
-    code = 'def f(x):\n    """Doc\n\n    more.\n    """\n    return x\n'
-    assert without_docstring(code) == "def f(x):\n    return x\n"
-    assert without_docstring('def g():\n    """Only a docstring."""\n') == "def g():\n    ...\n"
-    assert without_docstring("def h():\n    return 1\n") == "def h():\n    return 1\n"
-    method = source(B.plot_truncated, docstring=False)
-    assert method.startswith("```python\ndef plot_truncated(") and "Lines:" not in method
-    with pytest.raises(ValueError, match="expected a function or class definition"):
-        without_docstring("x = 1\n")
-
 
 # --------------------------------------------------------------------------------------
 # snippets.lstm_paths

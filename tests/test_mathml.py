@@ -4,6 +4,8 @@ import pytest
 
 from snippets.site.mathml import TexError, tex_to_mathml
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 
 @pytest.mark.parametrize("tex", [r"\Big\lVert x \Big\rVert", r"\bigl\| x \bigr\|", r"\Bigg\Vert x \Bigg\Vert"])
 def test_sized_norm_bars_become_the_double_bar(tex):

@@ -10,6 +10,8 @@ import pytest
 from snippets.experiments import cache
 from snippets.site import notebook_cache
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 

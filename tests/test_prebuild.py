@@ -4,6 +4,8 @@ import pytest
 
 from snippets.site.report import budget, report_table
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 RECORDS = [
     {
         "name": "adding_problem",

@@ -5,6 +5,8 @@ from bs4 import BeautifulSoup
 
 from snippets.site import proofer
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 PAGE = (
     '<h2 id="a">A</h2><svg id="fig-1" class="snippets-figure" role="img"><defs><clipPath id="p1">'
     '<rect/></clipPath></defs><path d="M 0 0"/></svg><a href="#a">to A</a>'

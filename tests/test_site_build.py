@@ -11,6 +11,8 @@ from bs4 import BeautifulSoup
 from snippets.cells import lstm_step
 from snippets.site.include import without_docstring
 
+pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
+
 REPO = Path(__file__).resolve().parents[1]
 REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 
