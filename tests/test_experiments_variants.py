@@ -95,7 +95,6 @@ def test_same_weights_small_config():
     [
         fv.fresh_keep_does_not_decide,
         fv.drift_direction_predicts_learning,
-        fv.forget_bias_one_helps,
         fg.both_forms_learn,
         fg.forms_differ_but_agree_with_reset_open,
     ],
