@@ -13,7 +13,7 @@ import statistics
 from matplotlib.figure import Figure
 
 from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
-from snippets.figures.counts import more_often
+from snippets.figures.significance import more_often
 
 # Names a reader of the papers would recognise, for the models of `experiments.lstm_variants`
 # and `experiments.gru_forms`.

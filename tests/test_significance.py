@@ -4,7 +4,7 @@ from math import comb
 
 import pytest
 
-from snippets.figures.counts import fisher_greater, more_often
+from snippets.figures.significance import fisher_greater, greater, less, more_often, rank_sum_less
 
 
 def test_p_values_worked_out_by_hand():
@@ -32,3 +32,26 @@ def test_the_words_follow_the_p_value():
 def test_bad_counts_are_refused(bad):
     with pytest.raises(ValueError, match="expected a count of successes k out of n runs"):
         fisher_greater(*bad)
+
+
+def test_rank_sum_p_values_worked_out_by_hand():
+    assert rank_sum_less([1, 2], [3, 4]) == pytest.approx(1 / 6)  # one split of six has U = 4
+    assert rank_sum_less([200] * 5, [600] * 9 + [None]) == pytest.approx(1 / comb(15, 5))
+    # a run that never reached the threshold (None) counts as slower than any that did
+    assert rank_sum_less([None], [5]) == pytest.approx(1.0) and rank_sum_less([5], [None]) == pytest.approx(0.5)
+    # ties count half: [1, 2] against [2, 3] has U = 3.5 of 4; of the six splits of 1, 2, 2, 3, the two
+    # that put 1 with either 2 reach it
+    assert rank_sum_less([1, 2], [2, 3]) == pytest.approx(2 / 6)
+
+
+def test_rank_words_follow_the_p_value():
+    assert less([200] * 5, [600] * 10) == "fewer (one-sided exact Mann-Whitney test, p = 0.0003)"
+    assert less([1, 3], [2, 4]).startswith("fewer, but not significantly at this number of runs")
+    assert less([2, 4], [1, 3]) == "no fewer" and less([1, 2], [1, 2]) == "no fewer"
+    assert greater([0.3] * 5, [0.1] * 5) == "higher (one-sided exact Mann-Whitney test, p = 0.0040)"
+    assert greater([0.1] * 5, [0.3] * 5, word="lower") == "no lower"
+
+
+def test_empty_groups_are_refused():
+    with pytest.raises(ValueError, match="expected two non-empty groups of values, got 0 and 2"):
+        rank_sum_less([], [1, 2])
