@@ -508,7 +508,36 @@ def clear_report() -> None:
     _records.clear()
 
 
-# -- many experiments: look up, clear (`python -m snippets.experiments`) ------------------------------
+# -- many experiments: run, look up, clear (the build and `python -m snippets.experiments`) ---------
+
+
+def run_experiments(calls, together=()) -> None:
+    """Make sure the result of each (experiment, config) of `calls` is in the cache, recording each
+    (`report`, with `load=False`): first those whose experiment is in `together`, side by side in the
+    worker pool (`pool.side_by_side`), then the others here, in order.
+
+    It starts by deleting the temporary files of writers since gone (`sweep_temporaries`).
+    """
+    calls = list(calls)
+    if enabled():
+        existing = _existing_root()
+        if existing is not None:
+            sweep_temporaries(existing)
+    first = [call for fn in together for call in calls if call[0] is fn]
+    for made in pool.side_by_side(functools.partial(_records_of, fn, config) for fn, config in first):
+        _records.extend(made)  # made in a worker: its records come back here
+    for fn, config in calls:
+        if (fn, config) not in first:
+            fn(config, load=False)
+
+
+def _records_of(fn, config) -> list[dict]:
+    """`fn(config, load=False)` and the records it made, taken out of this process's `report`."""
+    start = len(_records)
+    fn(config, load=False)
+    made = _records[start:]
+    del _records[start:]
+    return made
 
 
 def _existing_root() -> pathlib.Path | None:
