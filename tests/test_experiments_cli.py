@@ -196,6 +196,19 @@ def test_list_run_and_clear(box, capsys, monkeypatch):
     assert sorted(p.name for p in (path / "cache" / "experiments").iterdir()) == ["quick-notakey.pt", "readme.txt"]
 
 
+@pytest.mark.parametrize("command", ["list", "run", "clear"])
+def test_a_cache_folder_that_is_someone_elses_is_a_clear_error_and_left_alone(box, capsys, monkeypatch, command):
+    path, toy = box
+    theirs = path / "theirs"
+    (theirs / "experiments").mkdir(parents=True)
+    (theirs / "experiments" / "quick-0123456789abcdef0123.pt").write_text("their file, named like an entry")
+    monkeypatch.setenv("SNIPPETS_CACHE_DIR", str(theirs))
+    assert cli(toy, command) == 2
+    assert "expected SNIPPETS_CACHE_DIR=" in capsys.readouterr().err
+    assert [p.name for p in theirs.rglob("*")] == ["experiments", "quick-0123456789abcdef0123.pt"]
+    assert marks(path, "*") == []
+
+
 def test_clear_without_a_cache_makes_nothing(box, capsys):
     path, toy = box
     assert cli(toy, "clear") == 0 and "deleted 0 file(s)" in capsys.readouterr().out

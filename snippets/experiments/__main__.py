@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None, experiments=None, together=None) -> int:
     names = [fn.experiment_name for fn, _ in experiments]
     args = parser(names).parse_args(argv)
     chosen = _chosen(parser(names), experiments, names, getattr(args, "names", []))
-    if args.command == "list":
-        return _list(chosen)
-    if args.command == "clear":
-        return _clear(chosen)
-    return _run(chosen, together)
+    command = {"list": _list, "clear": _clear, "run": lambda calls: _run(calls, together)}[args.command]
+    try:
+        return command(chosen)
+    except cache.CacheRootError as err:  # someone else's folder: touch nothing, say which
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 def _chosen(top: argparse.ArgumentParser, experiments: list, names: list[str], asked: list[str]) -> list:
