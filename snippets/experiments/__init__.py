@@ -12,7 +12,6 @@ show; the tests re-run smaller budgets and check the effect, not the numbers.
 
 from __future__ import annotations
 
-import functools
 import time
 
 # The experiments, their configs, and the helpers the pages and tests call, by group of pages.
@@ -156,10 +155,11 @@ ALL += ((parity, None), (modern_numerics, None), (scan_speed, None))  # modern-c
 ALL += ((gate_lab, None),)  # gate lab page (reads text_model, text_units and recall)
 
 
-# Experiments that need no other experiment's result: `run_all` runs them side by side, so the
-# pool stays busy while one of them waits for its slowest run. The longest first (text_model is
-# one run of half a minute; recall and the sweeps run in stages, each waiting for the one before),
-# so that no experiment is left alone at the end.
+# Experiments that need no other experiment's result: `run_all` runs them side by side, each in a
+# worker process of its own (`pool.side_by_side`), so that the pool stays busy while one of them
+# waits for its slowest run. The longest first (text_model is one run of half a minute; recall and
+# the sweeps run in stages, each waiting for the one before), so that no experiment is left alone
+# at the end; then the short ones, which fill the gaps.
 SIDE_BY_SIDE = (
     text_model,
     recall,
@@ -170,8 +170,6 @@ SIDE_BY_SIDE = (
     exploding_gradients,
     gru_forms,
     parity,
-    # Short ones that compute in this process (`pool.in_process`): each holds its turn while it
-    # runs, on the core the pool leaves free between one experiment's stages and the next's.
     gradient_decay_rnn,
     gradient_decay_lstm,
     gradient_decay_gru,
@@ -185,20 +183,17 @@ SIDE_BY_SIDE = (
 last_run_seconds: float | None = None  # wall clock of this process's last run_all
 
 
-def run_all() -> list[dict]:
-    """Every experiment the site shows (through the cache); returns the cache report.
+def run_all(names=None) -> list[dict]:
+    """Every experiment the site shows, or those of `names` (through the cache); returns the cache report.
 
     First the SIDE_BY_SIDE ones, at once; then the rest in order (timings last, on a quiet CPU).
     """
     global last_run_seconds
+    known = [fn.experiment_name for fn, _ in ALL]
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise ValueError(f"expected experiment names from {known}, got unknown {unknown}")
     began = time.perf_counter()
-    first = [call for fn in SIDE_BY_SIDE for call in ALL if call[0] is fn]
-    start = len(cache.report())
-    # load=False: a result already in the cache is recorded, not read (the pages read what they need)
-    pool.side_by_side(functools.partial(fn, config, load=False) for fn, config in first)
-    cache.sort_report(start, [fn.experiment_name for fn, _ in first])  # they end in any order
-    for fn, config in ALL:
-        if (fn, config) not in first:
-            fn(config, load=False)
+    cache.run_experiments([call for call in ALL if names is None or call[0].experiment_name in names], SIDE_BY_SIDE)
     last_run_seconds = time.perf_counter() - began
     return cache.report()

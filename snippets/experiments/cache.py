@@ -20,13 +20,22 @@ cache), `notebooks/` (executed notebooks) and `builds/` (the build log).
 Safety:
 
 - Writes are atomic: the result goes to a temporary file beside the entry, then `os.replace` puts
-  it in place in one step. A build killed mid-write leaves no half entry.
+  it in place in one step. A build stopped mid-write (Ctrl-C, SIGTERM) removes its temporary file;
+  one killed outright (kill -9) leaves it, named after the process that wrote it
+  (`.NAME.HOST-PID.RANDOM.tmp`), and the next run deletes it once that process is gone
+  (`sweep_temporaries`) and computes the entry again.
 - Two builds computing the same entry both write whole files; the last `os.replace` wins.
-- An entry that cannot be read is computed again with a warning; a cache that cannot be written
-  warns and returns the computed result.
+- An entry that cannot be read (truncated, random bytes, another key's) is computed again with a
+  warning; a cache that cannot be written or whose folder cannot be made (read-only, full, no
+  permission) warns and returns the computed result. Only a root that is someone else's folder
+  stops the experiment (`CacheRootError`).
 - Entries are loaded with `torch.load(weights_only=True)`: plain data and tensors, no pickled code.
+- Beside each entry, a small JSON note holds its key, its CPU seconds and the SHA-256 of its bytes:
+  a caller that only makes sure a result exists (`load=False`) trusts the note only where the entry's
+  bytes still hash to it, and reads the entry otherwise.
 
-`SNIPPETS_CACHE=off` computes everything and stores nothing.
+`SNIPPETS_CACHE=off` computes everything and stores nothing. `python -m snippets.experiments`
+lists, runs and clears the entries of the site's experiments.
 """
 
 from __future__ import annotations
@@ -34,12 +43,16 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import glob
 import hashlib
 import importlib.util
 import inspect
+import io
 import json
 import os
 import pathlib
+import re
+import socket
 import sys
 import tempfile
 import time
@@ -69,26 +82,84 @@ class CacheRootError(RuntimeError):
     """The cache root is a folder this project did not make."""
 
 
-def root() -> pathlib.Path:
-    """The project's cache root, created and tagged if new or empty; refused if someone else's."""
-    path = pathlib.Path(os.environ.get("SNIPPETS_CACHE_DIR") or pathlib.Path.cwd() / ".cache" / "snippets")
-    tag = path / TAG
-    if tag.is_file():
-        return path
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise CacheRootError(
-            f"expected SNIPPETS_CACHE_DIR={path} to be a new or empty folder, or one this project made "
-            f"(it holds {TAG}); got a {'folder with other files in it' if path.is_dir() else 'file'}. "
-            "Point SNIPPETS_CACHE_DIR at a new folder: builds delete files in their cache."
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    write_atomic(tag, lambda f: f.write(TAG_TEXT.encode()))
+def root_path() -> pathlib.Path:
+    """Where the cache root is (`$SNIPPETS_CACHE_DIR`, default `.cache/snippets` here), made or not."""
+    return pathlib.Path(os.environ.get("SNIPPETS_CACHE_DIR") or pathlib.Path.cwd() / ".cache" / "snippets")
+
+
+def root(create: bool = True) -> pathlib.Path | None:
+    """The project's cache root, created and tagged if new or empty; refused if someone else's.
+
+    With `create=False`, None where there is no root yet (nothing is made). Raises `OSError` where
+    the folder cannot be made or read. The first time a process uses a root it deletes the temporary
+    files that writers since gone left in it (`sweep_temporaries`).
+    """
+    path = root_path()
+    if not (path / TAG).is_file():
+        # Only our own temporaries count as empty: another process may be writing the tag right now.
+        if path.exists() and (not path.is_dir() or any(not TEMPORARY.fullmatch(p.name) for p in path.iterdir())):
+            raise CacheRootError(
+                f"expected SNIPPETS_CACHE_DIR={path} to be a new or empty folder, or one this project made "
+                f"(it holds {TAG}); got a {'folder with other files in it' if path.is_dir() else 'file'}. "
+                "Point SNIPPETS_CACHE_DIR at a new folder: builds delete files in their cache."
+            )
+        if not create:
+            return None
+        path.mkdir(parents=True, exist_ok=True)
+        write_atomic(path / TAG, lambda f: f.write(TAG_TEXT.encode()))
+    if create and str(path) not in _swept:
+        _swept.add(str(path))
+        sweep_temporaries(path)
     return path
+
+
+_swept: set[str] = set()  # roots this process has swept of dead writers' temporary files
 
 
 def folder(name: str) -> pathlib.Path:
     """A sub-folder of the cache root: `experiments`, `notebooks` or `builds`."""
     return root() / name
+
+
+# -- temporary files ------------------------------------------------------------------------------
+
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+# `.ENTRY.HOST-PID.RANDOM.tmp`, as `write_atomic` names them: the writer's host and process id
+TEMPORARY = re.compile(r"\.(?P<target>.+)\.(?P<host>[A-Za-z0-9-]+)-(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp")
+STALE_AFTER_S = 24 * 3600  # a writer on another host (a shared disk) is taken for gone after a day
+
+
+def sweep_temporaries(path: pathlib.Path | None = None, pattern: str = ".*.tmp") -> list[pathlib.Path]:
+    """Delete the temporary files whose writer is gone, in the root `path` and its folders; return them.
+
+    Only files named as `write_atomic` names them are touched, and only those of a process of this
+    host that no longer runs (kill -9 gives a writer no chance to remove its own), or older than
+    `STALE_AFTER_S`. `pattern` narrows the search (one entry's temporaries).
+    """
+    path = root_path() if path is None else path
+    if not (path / TAG).is_file():  # only inside a root this project made
+        return []
+    gone = []
+    for candidate in [*path.glob(pattern), *path.glob(f"*/{pattern}")]:
+        match = TEMPORARY.fullmatch(candidate.name)
+        if match is not None and _writer_gone(candidate, match["host"], int(match["pid"])):
+            candidate.unlink(missing_ok=True)
+            gone.append(candidate)
+    return gone
+
+
+def _writer_gone(path: pathlib.Path, host: str, pid: int) -> bool:
+    if host == _HOST and os.name == "posix" and pid != os.getpid():  # os.kill(pid, 0) ends it on Windows
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except OSError:  # PermissionError: it exists, as another user's
+            pass
+    try:
+        return time.time() - path.stat().st_mtime > STALE_AFTER_S
+    except OSError:
+        return False
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -216,7 +287,8 @@ def entry_key(name: str, config, fn) -> str:
 def write_atomic(path: pathlib.Path, write) -> None:
     """Replace `path` in one step: `write(file)` fills a temporary file (binary) beside it first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # named after this process, so that a later run can tell a dead writer's file (`sweep_temporaries`)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -228,11 +300,11 @@ def write_atomic(path: pathlib.Path, write) -> None:
         raise
 
 
-_loaded: dict[str, tuple[tuple[int, int], dict]] = {}  # path -> ((mtime, size), payload) this process read
+_loaded: dict[str, tuple[tuple[int, int], dict, str]] = {}  # path -> ((mtime, size), payload, sha256) read
 
 
-def _read(path: pathlib.Path, key: str):
-    """The stored payload, or `None` when missing or unreadable (with a warning).
+def _read(path: pathlib.Path, key: str) -> tuple[dict, str] | None:
+    """The stored payload and the SHA-256 of its bytes, or `None` when missing or unreadable (warned).
 
     A file this process has read before and that is unchanged since (same modification time and
     size) is not read again: a build asks for the same results from many facts, claims and
@@ -246,37 +318,50 @@ def _read(path: pathlib.Path, key: str):
     stamp = (stat.st_mtime_ns, stat.st_size)
     known = _loaded.get(str(path))
     if known is not None and known[0] == stamp and known[1]["key"] == key:
-        return known[1]
+        return known[1], known[2]
     try:
-        payload = torch.load(path, weights_only=True)
+        data = path.read_bytes()  # the bytes hashed are the bytes parsed
+        payload = torch.load(io.BytesIO(data), weights_only=True)
         if not (isinstance(payload, dict) and payload.get("key") == key and "result" in payload):
-            raise ValueError("not a cache entry of this key")
-        _loaded[str(path)] = (stamp, payload)
-        return payload
+            raise ValueError(f"not a cache entry of key {key}")
+        digest = hashlib.sha256(data).hexdigest()
+        _loaded[str(path)] = (stamp, payload, digest)
+        return payload, digest
     except Exception as err:  # corrupt, truncated, foreign: recompute, never crash the build
         warnings.warn(
-            f"cache entry {path.name} is unreadable ({type(err).__name__}: {err}); recomputing",
+            f"cache entry {path.name} is unreadable ({type(err).__name__}: {err}); it is computed again",
             RuntimeWarning,
             stacklevel=3,
         )
         return None
 
 
+_SWITCH = {"": True, "on": True, "1": True, "true": True, "yes": True}
+_SWITCH |= {"off": False, "0": False, "false": False, "no": False}
+
+
 def enabled() -> bool:
     """Whether results are cached (`SNIPPETS_CACHE=off` computes everything and stores nothing)."""
-    return os.environ.get("SNIPPETS_CACHE", "on").lower() not in ("off", "0", "false")
+    value = os.environ.get("SNIPPETS_CACHE", "on")
+    if value.strip().lower() not in _SWITCH:
+        raise ValueError(f"SNIPPETS_CACHE must be on or off (or 1/0, true/false, yes/no), got {value!r}")
+    return _SWITCH[value.strip().lower()]
 
 
-def store(path: pathlib.Path, write) -> None:
-    """`write_atomic`, except that a cache that cannot be written warns rather than fails the build."""
+def store(path: pathlib.Path, write) -> bool:
+    """`write_atomic`, except that a cache that cannot be written warns rather than fails the build.
+
+    Returns whether the file was written."""
     try:
         write_atomic(path, write)
+        return True
     except OSError as err:  # a read-only or full disk costs the next build time, not this one its result
         warnings.warn(
             f"cache entry {path.name} could not be written ({err}); the result is not cached",
             RuntimeWarning,
             stacklevel=3,
         )
+        return False
 
 
 def cached(name: str, fn, config, load: bool = True):
@@ -285,49 +370,99 @@ def cached(name: str, fn, config, load: bool = True):
     Records what it cost: `seconds` this call (wall clock), and `cpu_seconds`, the CPU time of
     computing it, in this thread and in the worker processes its runs went to (stored with the
     entry, so a hit reports what the result cost when it was computed). With `load=False`, for a
-    caller that only makes sure the result exists: an entry already on disk is recorded but not
-    read (its CPU seconds come from the small note beside it), and None is returned.
+    caller that only makes sure the result exists: an entry on disk whose note vouches for it (its
+    bytes hash to the note's SHA-256) is recorded but not unpickled (its CPU seconds come from the
+    note), and None is returned.
     """
     key = entry_key(name, config, fn)
-    on = enabled()
-    path = folder("experiments") / f"{name}-{key}.pt" if on else None
+    path = _entry_path(name, key)
     start = time.perf_counter()
     record = {"name": name, "key": key, "config": _config_data(config)}
-    note = _note(path, key) if on and not load else None
-    if note is not None:
-        _records.append({**record, "hit": True, "seconds": time.perf_counter() - start, **note})
-        return None
-    payload = _read(path, key) if on else None
-    record["hit"] = payload is not None
-    if payload is None:
-        cpu_start, jobs_start = time.thread_time(), pool.job_cpu_seconds()
-        result = fn(config)
-        cpu = time.thread_time() - cpu_start + pool.job_cpu_seconds() - jobs_start
-        payload = {"key": key, "name": name, "config": record["config"], "cpu_seconds": cpu, "result": result}
-        if on:
-            store(path, lambda f: torch.save(payload, f))
-    if on and path.exists() and _note(path, key) is None:
-        store(
-            _note_path(path),
-            lambda f: f.write(json.dumps({"key": key, "cpu_seconds": payload["cpu_seconds"]}).encode()),
-        )
+    if path is not None and not load:
+        note = _note(path, key, verify=True)
+        if note is not None:
+            _records.append({**record, "hit": True, "seconds": time.perf_counter() - start, **note})
+            return None
+    found = _read(path, key) if path is not None else None
+    record["hit"] = found is not None
+    if found is None:
+        payload = _compute(name, fn, config, key)
+        digest = _store_entry(path, payload) if path is not None else None
+    else:
+        payload, digest = found
+        if load and _note(path, key, verify=False) is not None:
+            digest = None  # its note is there (with load=False we got here because it does not vouch: mend it)
+    if digest is not None:
+        note = {"key": key, "cpu_seconds": payload["cpu_seconds"], "sha256": digest}
+        store(_note_path(path), lambda f: f.write(json.dumps(note).encode()))
     _records.append({**record, "seconds": time.perf_counter() - start, "cpu_seconds": payload["cpu_seconds"]})
     return payload["result"]
+
+
+def _entry_path(name: str, key: str) -> pathlib.Path | None:
+    """Where the entry of `key` lives; None with the cache off, or (warned) where its folder cannot be made."""
+    if not enabled():
+        return None
+    try:
+        return folder("experiments") / f"{name}-{key}.pt"
+    except OSError as err:  # read-only, no permission, a file in the way, the working folder deleted
+        warnings.warn(
+            f"the cache folder under {_described_root()} could not be made or read ({type(err).__name__}: {err}); "
+            f"{name} is computed and not cached",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
+
+
+def _described_root() -> str:
+    try:
+        return str(root_path())
+    except OSError:  # the working folder was deleted under us
+        return "the working folder (which no longer exists)/.cache/snippets"
+
+
+def _compute(name: str, fn, config, key: str) -> dict:
+    """The payload of an entry: `fn(config)` and the CPU seconds it took here and in the workers."""
+    cpu_start, jobs_start = time.thread_time(), pool.job_cpu_seconds()
+    result = fn(config)
+    cpu = time.thread_time() - cpu_start + pool.job_cpu_seconds() - jobs_start
+    return {"key": key, "name": name, "config": _config_data(config), "cpu_seconds": cpu, "result": result}
+
+
+def _store_entry(path: pathlib.Path, payload: dict) -> str | None:
+    """Write the entry (after deleting its dead writers' temporaries); the SHA-256 of its bytes, or
+    None where it could not be written (warned)."""
+    sweep_temporaries(path.parents[1], f".{glob.escape(path.name)}.*.tmp")
+    digest = []
+
+    def write(f) -> None:
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        f.write(buffer.getbuffer())
+        digest.append(hashlib.sha256(buffer.getbuffer()).hexdigest())
+
+    return digest[0] if store(path, write) else None
 
 
 def _note_path(path: pathlib.Path) -> pathlib.Path:
     return path.with_suffix(".json")
 
 
-def _note(path: pathlib.Path, key: str) -> dict | None:
-    """{"cpu_seconds": ...} from the note beside the entry `path`, if both are there and of `key`."""
+def _note(path: pathlib.Path, key: str, verify: bool) -> dict | None:
+    """{"cpu_seconds": ...} from the note beside the entry `path`, if both are there and of `key`;
+    with `verify`, only if the entry's bytes hash to the note's SHA-256 (read, not unpickled)."""
     try:
         note = json.loads(_note_path(path).read_text(encoding="utf-8"))
-        if note["key"] == key and path.is_file():
-            return {"cpu_seconds": float(note["cpu_seconds"])}
+        if note["key"] != key:
+            return None
+        if verify and hashlib.sha256(path.read_bytes()).hexdigest() != note["sha256"]:
+            return None  # truncated, replaced, forged: the entry itself is read
+        if not verify and not path.is_file():
+            return None
+        return {"cpu_seconds": float(note["cpu_seconds"])}
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # no note (an older build's entry, or none at all): the entry itself is read
-    return None
+        return None  # no note (an older build's entry, or none at all): the entry itself is read
 
 
 def experiment(name: str | None = None):
@@ -349,6 +484,7 @@ def experiment(name: str | None = None):
             return cached(label, fn, config, load) if cache else fn(config)
 
         run.experiment_name = label
+        run.config_for = lambda config=None: default if config is None else config  # what `run(config)` runs
         return run
 
     return wrap
@@ -370,3 +506,98 @@ def sort_report(start: int, order: list[str]) -> None:
 
 def clear_report() -> None:
     _records.clear()
+
+
+# -- many experiments: run, look up, clear (the build and `python -m snippets.experiments`) ---------
+
+
+def run_experiments(calls, together=()) -> None:
+    """Make sure the result of each (experiment, config) of `calls` is in the cache, recording each
+    (`report`, with `load=False`): first those whose experiment is in `together`, side by side in the
+    worker pool (`pool.side_by_side`), then the others here, in order.
+
+    It starts by deleting the temporary files of writers since gone (`sweep_temporaries`).
+    """
+    calls = list(calls)
+    if enabled():
+        existing = _existing_root()
+        if existing is not None:
+            sweep_temporaries(existing)
+    first = [call for fn in together for call in calls if call[0] is fn]
+    for made in pool.side_by_side(functools.partial(_records_of, fn, config) for fn, config in first):
+        _records.extend(made)  # made in a worker: its records come back here
+    for fn, config in calls:
+        if (fn, config) not in first:
+            fn(config, load=False)
+
+
+def _records_of(fn, config) -> list[dict]:
+    """`fn(config, load=False)` and the records it made, taken out of this process's `report`."""
+    start = len(_records)
+    fn(config, load=False)
+    made = _records[start:]
+    del _records[start:]
+    return made
+
+
+def _existing_root() -> pathlib.Path | None:
+    """The root if it exists and is the project's (`root`), None otherwise; never makes it."""
+    try:
+        return root(create=False)
+    except OSError:
+        return None
+
+
+def status(fn, config=None) -> dict:
+    """Whether the experiment `fn`'s result for `config` (None: its default) is in the cache now, and
+    what it cost, without computing or writing anything.
+
+    Returns `name`, `key`, `hit` (the entry is whole: its note vouches for its bytes, or it reads
+    as an entry of its key), `cpu_seconds` (of that entry, else None) and `last_cpu_seconds` (a miss:
+    the CPU seconds of the newest entry of the same name under another key, that is other code,
+    seeds or machine, else None).
+    """
+    name, config = fn.experiment_name, fn.config_for(config)
+    key = entry_key(name, config, fn)
+    out = {"name": name, "key": key, "hit": False, "cpu_seconds": None, "last_cpu_seconds": None}
+    base = _existing_root() if enabled() else None
+    if base is None:
+        return out
+    path = base / "experiments" / f"{name}-{key}.pt"
+    note = _note(path, key, verify=True)
+    found = None if note is not None else _read(path, key)
+    if note is not None or found is not None:
+        return {**out, "hit": True, "cpu_seconds": note["cpu_seconds"] if note else found[0]["cpu_seconds"]}
+    notes = sorted(_entries(base, name, ".json"), key=lambda p: p.stat().st_mtime_ns)
+    for older in reversed(notes):
+        try:
+            return {**out, "last_cpu_seconds": float(json.loads(older.read_text(encoding="utf-8"))["cpu_seconds"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _entries(base: pathlib.Path, name: str, suffix: str) -> list[pathlib.Path]:
+    """The files `base/experiments/NAME-KEY{suffix}` of any key: the names the cache gives entries."""
+    pattern = re.compile(rf"{re.escape(name)}-[0-9a-f]{{20}}{re.escape(suffix)}")
+    return [p for p in (base / "experiments").glob(f"{glob.escape(name)}-*{suffix}") if pattern.fullmatch(p.name)]
+
+
+def clear(names) -> list[pathlib.Path]:
+    """Delete every entry of the experiments `names` (of any key) with its note, and the temporary
+    files of their writers since gone; return what was deleted.
+
+    Only files named as the cache names them, inside the `experiments` folder of a root this
+    project made (one with `CACHEDIR.TAG`); nothing where there is no root.
+    """
+    base = _existing_root()
+    if base is None:
+        return []
+    removed = []
+    for name in names:
+        for path in [*_entries(base, name, ".pt"), *_entries(base, name, ".json")]:
+            path.unlink(missing_ok=True)
+            _loaded.pop(str(path), None)
+            removed.append(path)
+        removed += sweep_temporaries(base, f".{glob.escape(name)}-*.tmp")
+    return removed
