@@ -4,7 +4,7 @@ from math import comb
 
 import pytest
 
-from snippets.figures.significance import fisher_greater, greater, less, more_often, rank_sum_less
+from snippets.figures.significance import compare_counts, compare_values, fisher_greater, rank_sum_less
 
 
 def test_p_values_worked_out_by_hand():
@@ -22,10 +22,13 @@ def test_p_values_sum_to_one_over_the_outcomes():
     assert sum(masses) == pytest.approx(1.0)
 
 
-def test_the_words_follow_the_p_value():
-    assert more_often(5, 5, 0, 5) == "more often (one-sided Fisher exact test, p = 0.004)"
-    assert more_often(3, 5, 0, 5).startswith("more often, but not significantly at this number of runs")
-    assert more_often(2, 5, 2, 5) == "no more often" and more_often(1, 5, 3, 5) == "no more often"
+def test_count_words_follow_the_p_value():
+    assert compare_counts(5, 5, 0, 5) == (1, "more often (one-sided Fisher exact test, p = 0.004)")
+    assert compare_counts(0, 5, 5, 5) == (-1, "less often (one-sided Fisher exact test, p = 0.004)")
+    sign, text = compare_counts(3, 5, 0, 5)  # the example: a lopsided split, not a significant one
+    assert sign == 0 and text.startswith("not significantly more often or less often at this number of runs")
+    assert "p = 0.083 in the likelier direction" in text
+    assert compare_counts(2, 5, 2, 5).sign == 0
 
 
 @pytest.mark.parametrize("bad", [(6, 5, 0, 5), (-1, 5, 0, 5), (1, 0, 0, 5), (1.0, 5, 0, 5)])
@@ -44,12 +47,15 @@ def test_rank_sum_p_values_worked_out_by_hand():
     assert rank_sum_less([1, 2], [2, 3]) == pytest.approx(2 / 6)
 
 
-def test_rank_words_follow_the_p_value():
-    assert less([200] * 5, [600] * 10) == "fewer (one-sided exact Mann-Whitney test, p = 0.0003)"
-    assert less([1, 3], [2, 4]).startswith("fewer, but not significantly at this number of runs")
-    assert less([2, 4], [1, 3]) == "no fewer" and less([1, 2], [1, 2]) == "no fewer"
-    assert greater([0.3] * 5, [0.1] * 5) == "higher (one-sided exact Mann-Whitney test, p = 0.0040)"
-    assert greater([0.1] * 5, [0.3] * 5, word="lower") == "no lower"
+def test_value_words_follow_the_p_value():
+    assert compare_values([200] * 5, [600] * 10, "fewer", "more") == (
+        -1,
+        "fewer (one-sided exact Mann-Whitney test, p = 0.00033)",
+    )
+    assert compare_values([0.3] * 5, [0.1] * 5) == (1, "higher (one-sided exact Mann-Whitney test, p = 0.004)")
+    sign, text = compare_values([1, 3], [2, 4])
+    assert sign == 0 and text.startswith("not significantly higher or lower at this number of runs")
+    assert compare_values([1, 2], [1, 2]).sign == 0
 
 
 def test_empty_groups_are_refused():

@@ -13,7 +13,7 @@ import statistics
 from matplotlib.figure import Figure
 
 from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
-from snippets.figures.significance import more_often
+from snippets.figures.significance import compare_counts
 
 # Names a reader of the papers would recognise, for the models of `experiments.lstm_variants`
 # and `experiments.gru_forms`.
@@ -264,7 +264,7 @@ def variants_facts() -> dict:
     for direction, reached in drift_outcomes(result).items():
         out[f"{direction}_runs"], out[f"{direction}_solved"] = str(len(reached)), str(sum(reached))
     n = len(result["seeds"])
-    out["fb1_vs_fb0"] = more_often(solved(result, "lstm_fb1"), n, solved(result, "lstm"), n)
+    out["fb1_vs_fb0"] = compare_counts(solved(result, "lstm_fb1"), n, solved(result, "lstm"), n).text
     for model, data in result["cells"].items():
         out[f"{model}_solved"] = str(solved(result, model))
         steps = [s for s, st in zip(data["steps_run"], data["status"]) if st == "solved"]
