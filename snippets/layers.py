@@ -164,7 +164,9 @@ class _RNNBase(nn.Module):
             for direction in range(self.num_directions):
                 projection, step_args = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
-                twin = fast.layer_loop(self.step, step_args) if packing is None and pins is None else None
+                twin = None
+                if packing is None and pins is None:  # a twin has neither: no masks, no clamps
+                    twin = fast.twin_for(self.step, step_args, (x, *start, *projection, *step_args), record)
                 if twin is not None:
                     out, final, trace = twin(x, start, projection, step_args, direction == 1, record)
                 else:

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         "--compiled", action="store_true", help='also time snippets.fast.use("compiled") (compiles for minutes)'
     )
     parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
+    parser.add_argument("--batch", type=positive, default=BATCH, help=f"sequences per batch (default: {BATCH})")
+    parser.add_argument("--steps", type=positive, default=STEPS, help=f"sequence length (default: {STEPS})")
+    parser.add_argument("--input", type=positive, default=INPUT, help=f"input features (default: {INPUT})")
     parser.add_argument(
         "--build", metavar="REF", help="instead: time cold and warm site builds of this tree against commit REF"
     )
@@ -50,11 +53,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.repeats, args.hidden = 5, [128]
     print(f"machine: {machine()}")
-    print(f"batch {BATCH}, sequence {STEPS}, input {INPUT}, float32; medians of {args.repeats} interleaved rounds")
+    print(
+        f"batch {args.batch}, sequence {args.steps}, input {args.input}, float32; "
+        f"medians of {args.repeats} interleaved rounds"
+    )
     print(f"load average at start: {load()}")
     for hidden in args.hidden:
         for mode in args.modes:
-            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled)
+            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled, args.batch, args.steps, args.input)
             print(f"\n{mode}, hidden {hidden}")
             print("\n".join(table(mode, medians, compile_s)))
     print(f"\nload average at end: {load()}")

@@ -86,10 +86,12 @@ class NaiveGRU(NaiveLSTM):
 # -- candidates and timing --------------------------------------------------------------------
 
 
-def candidates(mode: str, hidden: int, compiled: bool) -> dict[str, tuple[nn.Module, dict, object]]:
+def candidates(
+    mode: str, hidden: int, compiled: bool, input_size: int = INPUT
+) -> dict[str, tuple[nn.Module, dict, object]]:
     """name -> (module, forward keyword arguments, context to run it in); all share weights."""
-    theirs = getattr(nn, mode)(INPUT, hidden)
-    ours = getattr(snippets, mode)(INPUT, hidden)
+    theirs = getattr(nn, mode)(input_size, hidden)
+    ours = getattr(snippets, mode)(input_size, hidden)
     ours.load_state_dict(theirs.state_dict())
     naive = (NaiveLSTM if mode == "LSTM" else NaiveGRU)(theirs)
     plain, traced, bptt = contextlib.nullcontext, dict(return_gates=True), functools.partial(fast.use, "bptt")
@@ -122,11 +124,19 @@ def inference(module: nn.Module, x: Tensor, kwargs: dict, context) -> float:
     return time.perf_counter() - start
 
 
-def measure(mode: str, hidden: int, repeats: int, compiled: bool) -> tuple[dict, dict]:
+def measure(
+    mode: str,
+    hidden: int,
+    repeats: int,
+    compiled: bool,
+    batch: int = BATCH,
+    steps: int = STEPS,
+    input_size: int = INPUT,
+) -> tuple[dict, dict]:
     """Median seconds per candidate for a training step and for inference, and compile times."""
     torch.manual_seed(0)
-    x = torch.randn(STEPS, BATCH, INPUT)
-    found = candidates(mode, hidden, compiled)
+    x = torch.randn(steps, batch, input_size)
+    found = candidates(mode, hidden, compiled, input_size)
     compile_s = {}
     for name, args in found.items():  # warm up; the first compiled call compiles
         start = time.perf_counter()
