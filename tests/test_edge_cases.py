@@ -118,6 +118,15 @@ def test_a_clamp_equals_the_step_function_run_by_hand():
         ({"gate": "f", "unit": 0, "from": 0, "to": 7, "value": 1.0}, r"'to' to be a step in \[0, 6\], got 7"),
         ({"gate": "f", "unit": 0, "from": 0, "to": 1, "value": float("nan")}, r"finite number, got nan"),
         ({"gate": "f", "unit": 0, "from": 0}, r"dict with keys"),
+        (  # the probe's case: the misspelt key used to be ignored, pinning layer 0
+            {"gate": "f", "unit": 0, "from": 0, "to": 1, "value": 1.0, "layers": 1},
+            r"unknown clamp key 'layers'; expected the keys \('gate', 'unit', 'from', 'to', 'value'\) "
+            r"and optionally \('layer', 'direction'\)",
+        ),
+        (
+            {"gate": "f", "unit": 0, "from": 0, "to": 1, "value": 1.0, "dir": 1, "Layer": 0},
+            r"unknown clamp keys 'dir', 'Layer'",
+        ),
     ],
 )
 def test_a_bad_clamp_gets_a_clear_error(pin, message):
