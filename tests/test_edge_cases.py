@@ -143,10 +143,24 @@ def test_a_module_whose_step_takes_no_clamp_says_so():
         )
 
 
-@pytest.mark.parametrize("argv", [["--repeats", "0"], ["--hidden", "-4"], ["--repeats", "two"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--repeats", "0"], ["--hidden", "-4"], ["--repeats", "two"], ["--batch", "0"], ["--threads", "0"]],
+)
 def test_the_benchmark_refuses_a_count_below_one_with_a_clear_error(argv, capsys):
     from snippets.bench.__main__ import main
 
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and "expected a positive int" in capsys.readouterr().err
+
+
+def test_the_benchmark_runs_at_the_sizes_it_is_given():
+    """No timing asserted: every candidate runs once per round at the given sizes, on either clock."""
+    import time
+
+    from snippets.bench.layers import measure
+
+    medians, compile_s = measure("GRU", 4, 1, False, batch=2, steps=3, input_size=2, clock=time.process_time)
+    assert compile_s == {} and len(medians) == 6
+    assert all(len(pair) == 2 and min(pair) >= 0 for pair in medians.values())
