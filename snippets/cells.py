@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from snippets.errors import RNNInputError, check_dims, check_size
+from snippets.errors import RNNTypeError, check_input, check_size, check_state
 
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -115,7 +115,7 @@ class _CellBase(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         check_size("input_size", input_size, minimum=0)
-        check_size("hidden_size", hidden_size, minimum=1)
+        check_size("hidden_size", hidden_size, minimum=0)  # as torch.nn: a zero-width state, (batch, 0)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         new = dict(device=device, dtype=dtype)
         gates = self.num_gates * hidden_size
@@ -127,7 +127,7 @@ class _CellBase(nn.Module):
 
     def reset_parameters(self) -> None:
         """U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, in torch.nn's order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # no weights to draw at 0
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
@@ -136,28 +136,21 @@ class _CellBase(nn.Module):
 
     def _check_input(self, input: Tensor) -> bool:
         """Checks `input` and says whether it is batched (2-D) rather than one sample (1-D)."""
-        name = type(self).__name__
-        check_dims(f"{name} input", input, (1, 2))
-        if input.shape[-1] != self.input_size:
-            raise RNNInputError(
-                f"{name}: expected input of size {self.input_size} in its last dimension, "
-                f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
-            )
-        if input.dtype != self.weight_ih.dtype:
-            raise RNNInputError(f"{name}: expected input of dtype {self.weight_ih.dtype}, got {input.dtype}")
+        check_input(type(self).__name__, input, (1, 2), self.input_size, self.weight_ih.dtype)
         return input.dim() == 2
 
-    def _initial(self, input: Tensor, hx: Tensor | None, what: str, batched: bool) -> Tensor:
-        """A given state checked against the input, or zeros; always 2-D (batch, hidden)."""
+    def _initial(self, input: Tensor, hx: Tensor | None, what: str, batched: bool, same_dtype: bool = True) -> Tensor:
+        """A given state checked against the input, or zeros; always 2-D (batch, hidden).
+
+        `same_dtype`: whether the state must have the weights' dtype. torch.nn requires it of the
+        state that enters the product with W_hh (h), not of the LSTM's c, which only mixes in.
+        """
         batch = input.shape[0] if batched else None
-        expected = (batch, self.hidden_size) if batched else (self.hidden_size,)
         if hx is None:
             return input.new_zeros(batch if batched else 1, self.hidden_size)
-        if tuple(hx.shape) != expected:
-            raise RNNInputError(
-                f"{type(self).__name__}: expected {what} of shape {expected} for input of shape "
-                f"{tuple(input.shape)}, got {tuple(hx.shape)}"
-            )
+        expected = (batch, self.hidden_size) if batched else (self.hidden_size,)
+        dtype = self.weight_hh.dtype if same_dtype else None
+        check_state(type(self).__name__, what, hx, expected, dtype, f"input of shape {tuple(input.shape)}")
         return hx if batched else hx.unsqueeze(0)
 
 
@@ -191,9 +184,12 @@ class LSTMCell(_CellBase):
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         batched = self._check_input(input)
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise RNNInputError(f"LSTMCell: expected hx to be a pair (h, c), got {type(hx).__name__}")
+            got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+            raise RNNTypeError(
+                f"LSTMCell: expected hx to be a pair (h, c), got {got} (lstm_cell expects two hidden states)"
+            )
         h = self._initial(input, None if hx is None else hx[0], "h", batched)
-        c = self._initial(input, None if hx is None else hx[1], "c", batched)
+        c = self._initial(input, None if hx is None else hx[1], "c", batched, same_dtype=False)
         x = input if batched else input.unsqueeze(0)
         (h, c), _ = lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh, self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))

@@ -33,7 +33,8 @@ from torch.nn.utils.rnn import PackedSequence
 
 from snippets import fast
 from snippets.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
-from snippets.errors import RNNInputError, check_dims, check_size
+from snippets.errors import RNNInputError, RNNTypeError, check_input, check_size, check_state, check_tensor
+from snippets.sequence import for_input, time_major
 
 TRACE_DIMS = ("layer", "direction", "time", "batch", "hidden")
 
@@ -116,10 +117,22 @@ class _RNNBase(nn.Module):
         """No-op, kept so code written for torch.nn (which packs weights for cuDNN) runs unchanged."""
 
     @property
-    def all_weights(self) -> list[list[nn.Parameter]]:
+    def _flat_weights(self) -> list[Tensor | None]:
+        """The weights in torch.nn's order, as they are now (read by code written for torch.nn, such as
+        `torch.nn.utils.weight_norm`'s users and PyTorch's own RNN tests): a parametrized or
+        weight-normed weight appears as the tensor it computes, as in torch.nn."""
+        return [getattr(self, name, None) for name in self._flat_weights_names]
+
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        """torch.nn's names of the weights, one list per layer and direction."""
         per_layer = len(self._flat_weights_names) // (self.num_layers * self.num_directions)
         names = self._flat_weights_names
-        return [[getattr(self, n) for n in names[k : k + per_layer]] for k in range(0, len(names), per_layer)]
+        return [names[k : k + per_layer] for k in range(0, len(names), per_layer)]
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def _layer_weights(self, layer: int, direction: int) -> tuple[tuple, tuple]:
         """(W_ih, b_ih) for the input projection, and what the step function takes after the state."""
@@ -164,7 +177,9 @@ class _RNNBase(nn.Module):
             for direction in range(self.num_directions):
                 projection, step_args = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
-                twin = fast.layer_loop(self.step, step_args) if packing is None and pins is None else None
+                twin = None
+                if packing is None and pins is None:  # a twin has neither: no masks, no clamps
+                    twin = fast.twin_for(self.step, step_args, (x, *start, *projection, *step_args), record)
                 if twin is not None:
                     out, final, trace = twin(x, start, projection, step_args, direction == 1, record)
                 else:
@@ -218,33 +233,13 @@ class _RNNBase(nn.Module):
 
     def _time_major_input(self, input):
         """(time, batch, features) tensor, packing info or None, and whether input was batched."""
-        name = type(self).__name__
+        name, dtype = type(self).__name__, self.weight_ih_l0.dtype
         if isinstance(input, PackedSequence):
-            check_dims(f"{name} packed input data", input.data, (2,))
-            self._check_features(input.data)
+            check_input(name, input.data, (2,), self.input_size, dtype, "packed input data")
             packing = _Packing(input)
             return packing.pad(input.data), packing, True
-        check_dims(f"{name} input", input, (2, 3))
-        self._check_features(input)
-        batched = input.dim() == 3
-        x = input.transpose(0, 1) if batched and self.batch_first else input
-        x = x if batched else x.unsqueeze(1)
-        if x.shape[0] == 0:
-            raise RNNInputError(
-                f"{name}: expected a sequence of at least one time step, got input of shape {tuple(input.shape)}"
-            )
+        x, batched = time_major(name, input, self.input_size, dtype, self.batch_first)
         return x, None, batched
-
-    def _check_features(self, input: Tensor) -> None:
-        name = type(self).__name__
-        if input.shape[-1] != self.input_size:
-            raise RNNInputError(
-                f"{name}: expected input of size {self.input_size} in its last dimension, "
-                f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
-            )
-        dtype = self.weight_ih_l0.dtype
-        if input.dtype != dtype:
-            raise RNNInputError(f"{name}: expected input of dtype {dtype}, got {input.dtype}")
 
     def _state_shapes(self, batch: int) -> dict[str, tuple[int, int, int]]:
         layers = self.num_layers * self.num_directions
@@ -260,13 +255,8 @@ class _RNNBase(nn.Module):
         return tuple(self._check_state(h, n, s, batched, x.dtype) for h, (n, s) in zip(given, shapes.items()))
 
     def _check_state(self, h: Tensor, name: str, shape: tuple, batched: bool, dtype) -> Tensor:
-        module = type(self).__name__
         expected = shape if batched else (shape[0], shape[2])
-        check_dims(f"{module} {name} for {'batched 3-D' if batched else 'unbatched 2-D'} input", h, (len(expected),))
-        if tuple(h.shape) != expected:
-            raise RNNInputError(f"{module}: expected {name} of shape {expected}, got {tuple(h.shape)}")
-        if h.dtype != dtype:
-            raise RNNInputError(f"{module}: expected {name} of dtype {dtype}, got {h.dtype}")
+        check_state(type(self).__name__, name, h, expected, dtype, for_input(batched))
         return h if batched else h.unsqueeze(1)
 
     def _format(self, output: Tensor, state, input, packing, batched: bool):
@@ -320,6 +310,7 @@ class _Pins:
     """
 
     FIELDS = ("gate", "unit", "from", "to", "value")
+    OPTIONAL = ("layer", "direction")  # default 0: the first layer, the forward direction
 
     def __init__(self, clamps: list[dict], module: _RNNBase, steps: int) -> None:
         name = type(module).__name__
@@ -361,6 +352,12 @@ def _check_pin(pin, module: _RNNBase, steps: int) -> tuple:
             f"{name}: expected each clamp to be a dict with keys {_Pins.FIELDS} "
             f"(and optionally layer, direction), got {pin!r}"
         )
+    unknown = [key for key in pin if key not in _Pins.FIELDS + _Pins.OPTIONAL]
+    if unknown:  # a misspelt "layer" would otherwise pin layer 0 without a word
+        raise RNNInputError(
+            f"{name}: unknown clamp key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"expected the keys {_Pins.FIELDS} and optionally {_Pins.OPTIONAL}, got {pin!r}"
+        )
     gate, unit, first, stop, value = (pin[k] for k in _Pins.FIELDS)
     layer, direction = pin.get("layer", 0), pin.get("direction", 0)
     if gate not in module.gates:
@@ -398,12 +395,13 @@ def _param_name(kind: str, layer: int, direction: int) -> str:
 
 
 def _as_tuple(hx, n: int, module: str) -> tuple:
+    """The given initial state as a tuple of its `n` tensors (not yet checked)."""
     if n == 1:
-        if not isinstance(hx, Tensor):
-            raise TypeError(f"{module}: expected hx to be a Tensor, got {type(hx).__name__}")
+        check_tensor(f"{module} hx", hx)
         return (hx,)
     if not isinstance(hx, (tuple, list)) or len(hx) != n:
-        raise TypeError(f"{module}: expected hx to be a pair (h_0, c_0), got {type(hx).__name__}")
+        got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+        raise RNNTypeError(f"{module}: expected hx to be a pair (h_0, c_0), got {got} (lstm expects two hidden states)")
     return tuple(hx)
 
 
@@ -478,6 +476,18 @@ def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False) -> st
     )
 
 
+def _refuse_projection(module: str, proj_size) -> None:
+    """torch.nn's RNN and GRU take a `proj_size` keyword only to refuse it, with a ValueError."""
+    if proj_size is not _NO_PROJECTION:
+        raise ValueError(
+            f"{module}: proj_size argument is only supported for LSTM, not RNN or GRU: {module} has no "
+            f"projection (got proj_size={proj_size!r})"
+        )
+
+
+_NO_PROJECTION = object()  # proj_size not given: torch.nn refuses any value, 0 included
+
+
 class _NoProjection(_RNNBase):
     """torch.nn's constructor for the cells that have no projection (GRU, and the LSTM variants)."""
 
@@ -492,7 +502,10 @@ class _NoProjection(_RNNBase):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        *,
+        proj_size=_NO_PROJECTION,
     ) -> None:
+        _refuse_projection(type(self).__name__, proj_size)
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype
         )
@@ -518,7 +531,10 @@ class RNN(_RNNBase):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        *,
+        proj_size=_NO_PROJECTION,
     ) -> None:
+        _refuse_projection(type(self).__name__, proj_size)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity

@@ -102,15 +102,40 @@ def min_lstm_step(xw_f: Tensor, xw_i: Tensor, xw_h: Tensor, h: Tensor) -> tuple[
     $$
 
     The normalisation keeps $h_t$ a weighted average of $h_{t-1}$ and $\tilde h_t$, so its scale
-    does not depend on $t$. Returns $h_t$ and $(f'_t, i'_t, \tilde h_t)$: the gates as they act.
+    does not depend on $t$ (`normalised_gates` computes it where both gates underflow, too).
+    Returns $h_t$ and $(f'_t, i'_t, \tilde h_t)$: the gates as they act.
+    """
+    f_prime, i_prime = normalised_gates(xw_f, xw_i)
+    h_tilde = g(xw_h)
+    h = f_prime * h + i_prime * h_tilde
+    return h, (f_prime, i_prime, h_tilde)
+
+
+def normalised_gates(xw_f: Tensor, xw_i: Tensor) -> tuple[Tensor, Tensor]:
+    r"""minLSTM's gates $f' = f / (f + i)$ and $i' = i / (f + i)$, for $f = \sigma(a_f)$, $i = \sigma(a_i)$.
+
+    For pre-activations far below zero both gates underflow to 0 (below about $-104$ in
+    float32, $-745$ in float64), and $f / (f + i)$ is $0 / 0$, where its value is well defined:
+    dividing through by $f$,
+
+    $$
+    f' = \frac{1}{1 + i / f} = \sigma(\log f - \log i), \qquad i' = \sigma(\log i - \log f),
+    $$
+
+    and `logsigmoid` gives $\log f$ and $\log i$ without forming $f$ and $i$ (as `min_lstm_scan` does).
+    Wherever $f + i$ is a normal float the quotient is exact to rounding, and it is what is
+    returned there, so those values (and their gradients) are the plain quotient's bit for bit;
+    below that (pre-activations under about $-87$ in float32) the quotient of subnormal numbers
+    loses its digits or is $0 / 0$, and the logarithmic form is returned.
     """
     f = torch.sigmoid(xw_f)
     i = torch.sigmoid(xw_i)
-    h_tilde = g(xw_h)
-    f_prime = f / (f + i)
-    i_prime = i / (f + i)
-    h = f_prime * h + i_prime * h_tilde
-    return h, (f_prime, i_prime, h_tilde)
+    normal = f + i >= torch.finfo(f.dtype).tiny
+    log_ratio = F.logsigmoid(xw_f) - F.logsigmoid(xw_i)  # log f - log i
+    # The quotient's denominator is 1 where it is not taken: a 0 / 0 there would leak NaN into the gradient.
+    f_prime = torch.where(normal, f / torch.where(normal, f + i, 1.0), torch.sigmoid(log_ratio))
+    i_prime = torch.where(normal, i / torch.where(normal, f + i, 1.0), torch.sigmoid(-log_ratio))
+    return f_prime, i_prime
 
 
 def min_lstm_scan(xw_f: Tensor, xw_i: Tensor, xw_h: Tensor, h0: Tensor) -> Tensor:

@@ -23,9 +23,24 @@ Two things go beyond the public implementations:
   of `chunk_size` steps: log space inside a chunk, where the sums stay small, and the state
   carried from chunk to chunk by the recurrence itself, one multiply-add per chunk (measured:
   $1.4 \times 10^{-6}$). `chunk_size=None` is the single pass.
+- **Gates that shut.** A factor $a_t$ far below one does the same within a chunk: $\log a_t$ is
+  then a large negative number (about $-x$ for a gate's pre-activation $x$), the cumulative
+  sum $a^*$ reaches it, and the scan subtracts it from itself again to find the states after
+  it, losing $|a^*| \varepsilon$ of relative precision ($\varepsilon$ the float's resolution:
+  $1.2 \times 10^{-7}$ in float32). For a minGRU on inputs of size $10^3$, whose gates reach
+  pre-activations of several thousand, that was a state off by 0.4 where the loop is off by
+  $10^{-3}$. So $\log a_t$ is floored at $\log \varepsilon$: a factor below $\varepsilon$
+  counts as $\varepsilon$, which moves $h_t$ by at most $\varepsilon |h_{t-1}|$, the size of
+  one rounding of $h_{t-1}$, and bounds $|a^*|$ by `chunk_size` $\cdot |\log \varepsilon|$ (8 x 16
+  in float32). The states are then within about $10^{-5}$ of the largest $|h|$ in float32
+  whatever the gates (measured: $3 \times 10^{-6}$ at inputs of size $10^3$ and $10^4$, where
+  the loop is within $4 \times 10^{-7}$; the tests hold the bound). Where every $a_t \ge
+  \varepsilon$, as for gates with pre-activations below about 16 in float32, the floor changes nothing.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -69,11 +84,14 @@ def log_space_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk_size: int | N
 
     and the next chunk starts from the last state of this one. `log_a` and `log_b` are (T, ...),
     time first; `h0` broadcasts against one step and may have any sign. Returns $h_1, \dots, h_T$.
+    A factor $a_t$ below the float's resolution $\varepsilon$ is taken as $\varepsilon$ (the module's
+    docstring says why).
     """
     steps = log_a.shape[0]
     check_size("the number of steps", steps, 1)
     if chunk_size is not None:
         check_size("chunk_size", chunk_size, 1)
+    log_a = log_a.clamp_min(math.log(torch.finfo(log_a.dtype).eps))  # see "Gates that shut" above
     size = steps if chunk_size is None else min(chunk_size, steps)
     chunks = -(-steps // size)  # rounded up
     decay, inner = _within_chunks(_chunked(log_a, chunks, size), _chunked(log_b, chunks, size))

@@ -19,13 +19,21 @@ import random
 import numpy as np
 import torch
 
+SEED_LIMIT = 2**32  # NumPy takes seeds in [0, 2**32); torch's generators take more
+BASE_LIMIT = 2**31  # leaves room for base() + k below SEED_LIMIT
+
 
 def base() -> int:
-    """`$SNIPPETS_SEED_BASE`, a non-negative int (default 0)."""
+    """`$SNIPPETS_SEED_BASE`, a non-negative int below `BASE_LIMIT` in ASCII digits (default 0)."""
     text = os.environ.get("SNIPPETS_SEED_BASE", "0")
-    if not text.strip().isdigit():
-        raise ValueError(f"SNIPPETS_SEED_BASE must be a non-negative int, got {text!r}")
-    return int(text)
+    digits = text.strip()
+    # str.isdigit() is also true of '²' and other digits int() refuses: ask for ASCII 0-9 only.
+    if not (digits.isascii() and digits.isdigit()) or int(digits) >= BASE_LIMIT:
+        raise ValueError(
+            f"SNIPPETS_SEED_BASE must be a non-negative int below 2**31 = {BASE_LIMIT}, written with the digits "
+            f"0-9 (seeds are the base plus a small count, and NumPy takes seeds below 2**32), got {text!r}"
+        )
+    return int(digits)
 
 
 def seed(k: int = 0) -> int:
@@ -42,8 +50,8 @@ def seeds(n: int) -> tuple[int, ...]:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's `random`, NumPy and torch's global generator with `seed`."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"seed must be an int in [0, 2**32) (NumPy's range), got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from snippets.errors import RNNInputError, check_dims
+from snippets.errors import RNNInputError, check_input, check_state
 
 TRACE_DIMS = ("time", "batch", "hidden")
 
 
 def time_major(name: str, input: Tensor, input_size: int, dtype, batch_first: bool) -> tuple[Tensor, bool]:
     """`input` checked and made `(T, B, I)`, and whether it was batched."""
-    check_dims(f"{name} input", input, (2, 3))
-    if input.shape[-1] != input_size:
-        raise RNNInputError(
-            f"{name}: expected input of size {input_size} in its last dimension, "
-            f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
-        )
-    if input.dtype != dtype:
-        raise RNNInputError(f"{name}: expected input of dtype {dtype}, got {input.dtype}")
+    check_input(name, input, (2, 3), input_size, dtype)
     batched = input.dim() == 3
     x = input.transpose(0, 1) if batched and batch_first else input
     x = x if batched else x.unsqueeze(1)
@@ -35,6 +28,11 @@ def time_major(name: str, input: Tensor, input_size: int, dtype, batch_first: bo
     return x, batched
 
 
+def for_input(batched: bool) -> str:
+    """The input a state goes with, as the messages of `snippets.errors.check_state` name it."""
+    return "batched 3-D input" if batched else "unbatched 2-D input"
+
+
 def initial_state(
     name: str, what: str, given: Tensor | None, like: Tensor, hidden: int, batched: bool, fill: float = 0.0
 ) -> Tensor:
@@ -42,12 +40,7 @@ def initial_state(
     batch = like.shape[1]
     if given is None:
         return like.new_full((batch, hidden), fill)
-    expected = (batch, hidden) if batched else (hidden,)
-    check_dims(f"{name} {what} for {'batched 3-D' if batched else 'unbatched 2-D'} input", given, (len(expected),))
-    if tuple(given.shape) != expected:
-        raise RNNInputError(f"{name}: expected {what} of shape {expected}, got {tuple(given.shape)}")
-    if given.dtype != like.dtype:
-        raise RNNInputError(f"{name}: expected {what} of dtype {like.dtype}, got {given.dtype}")
+    check_state(name, what, given, (batch, hidden) if batched else (hidden,), like.dtype, for_input(batched))
     return given if batched else given.unsqueeze(0)
 
 

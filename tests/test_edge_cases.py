@@ -118,6 +118,15 @@ def test_a_clamp_equals_the_step_function_run_by_hand():
         ({"gate": "f", "unit": 0, "from": 0, "to": 7, "value": 1.0}, r"'to' to be a step in \[0, 6\], got 7"),
         ({"gate": "f", "unit": 0, "from": 0, "to": 1, "value": float("nan")}, r"finite number, got nan"),
         ({"gate": "f", "unit": 0, "from": 0}, r"dict with keys"),
+        (  # the probe's case: the misspelt key used to be ignored, pinning layer 0
+            {"gate": "f", "unit": 0, "from": 0, "to": 1, "value": 1.0, "layers": 1},
+            r"unknown clamp key 'layers'; expected the keys \('gate', 'unit', 'from', 'to', 'value'\) "
+            r"and optionally \('layer', 'direction'\)",
+        ),
+        (
+            {"gate": "f", "unit": 0, "from": 0, "to": 1, "value": 1.0, "dir": 1, "Layer": 0},
+            r"unknown clamp keys 'dir', 'Layer'",
+        ),
     ],
 )
 def test_a_bad_clamp_gets_a_clear_error(pin, message):
@@ -134,10 +143,24 @@ def test_a_module_whose_step_takes_no_clamp_says_so():
         )
 
 
-@pytest.mark.parametrize("argv", [["--repeats", "0"], ["--hidden", "-4"], ["--repeats", "two"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--repeats", "0"], ["--hidden", "-4"], ["--repeats", "two"], ["--batch", "0"], ["--threads", "0"]],
+)
 def test_the_benchmark_refuses_a_count_below_one_with_a_clear_error(argv, capsys):
     from snippets.bench.__main__ import main
 
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and "expected a positive int" in capsys.readouterr().err
+
+
+def test_the_benchmark_runs_at_the_sizes_it_is_given():
+    """No timing asserted: every candidate runs once per round at the given sizes, on either clock."""
+    import time
+
+    from snippets.bench.layers import measure
+
+    medians, compile_s = measure("GRU", 4, 1, False, batch=2, steps=3, input_size=2, clock=time.process_time)
+    assert compile_s == {} and len(medians) == 6
+    assert all(len(pair) == 2 and min(pair) >= 0 for pair in medians.values())

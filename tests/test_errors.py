@@ -24,7 +24,7 @@ CONSTRUCTOR = {
     "dropout above 1": (lambda lib: lib.GRU(4, 3, num_layers=2, dropout=1.5), r"dropout .*\[0, 1\], got 1.5"),
     "float hidden_size": (lambda lib: lib.LSTM(4, 3.0), r"hidden_size to be an int, got float 3.0"),
     "unknown nonlinearity": (lambda lib: lib.RNN(4, 3, nonlinearity="sigmoid"), r"'tanh' or 'relu', got 'sigmoid'"),
-    "cell: negative hidden_size": (lambda lib: lib.LSTMCell(4, -3), r"hidden_size >= 1, got -3"),
+    "cell: negative hidden_size": (lambda lib: lib.LSTMCell(4, -3), r"hidden_size >= 0, got -3"),
 }
 FORWARD = {
     "wrong feature size": (
@@ -38,12 +38,12 @@ FORWARD = {
     "h_0 batch mismatch": (
         lambda lib: lib.GRU(4, 3),
         lambda m: m(x3, torch.zeros(1, 7, 3)),
-        r"h_0 of shape \(1, 2, 3\), got \(1, 7, 3\)",
+        r"h_0 of shape \(1, 2, 3\) for batched 3-D input, got \(1, 7, 3\)",
     ),
     "h_0 layers mismatch": (
         lambda lib: lib.RNN(4, 3, num_layers=2),
         lambda m: m(x3, torch.zeros(1, 2, 3)),
-        r"h_0 of shape \(2, 2, 3\), got \(1, 2, 3\)",
+        r"h_0 of shape \(2, 2, 3\) for batched 3-D input, got \(1, 2, 3\)",
     ),
     "h_0 2-D for 3-D input": (
         lambda lib: lib.GRU(4, 3),
@@ -53,12 +53,12 @@ FORWARD = {
     "h_0 wrong with projection": (
         lambda lib: lib.LSTM(4, 3, proj_size=2),
         lambda m: m(x3, (torch.zeros(1, 2, 3), torch.zeros(1, 2, 3))),
-        r"h_0 of shape \(1, 2, 2\), got \(1, 2, 3\)",
+        r"h_0 of shape \(1, 2, 2\) for batched 3-D input, got \(1, 2, 3\)",
     ),
     "c_0 wrong hidden size": (
         lambda lib: lib.LSTM(4, 3),
         lambda m: m(x3, (torch.zeros(1, 2, 3), torch.zeros(1, 2, 5))),
-        r"c_0 of shape \(1, 2, 3\), got \(1, 2, 5\)",
+        r"c_0 of shape \(1, 2, 3\) for batched 3-D input, got \(1, 2, 5\)",
     ),
     "cell: wrong feature size": (
         lambda lib: lib.GRUCell(6, 3),
@@ -101,3 +101,34 @@ def test_input_errors_are_caught_as_torch_nn_users_catch_them():
 def test_dropout_with_one_layer_warns_like_torch():
     with pytest.warns(UserWarning, match="num_layers=1"):
         snippets.LSTM(4, 3, dropout=0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "100000000000000000000000",  # 1e23 written out: used to fail in torch.manual_seed, unnamed
+        "1e23",
+        "\u00b2",  # '²'.isdigit() is True, but int() refuses it
+        "\u0663",  # an Arabic-Indic three: int() takes it, a seed written so is no one's intent
+        "4294967296",
+        "-1",
+        "",
+    ],
+)
+def test_a_bad_seed_base_names_the_variable_and_what_it_takes(monkeypatch, text):
+    from snippets import seeding
+
+    monkeypatch.setenv("SNIPPETS_SEED_BASE", text)
+    with pytest.raises(ValueError, match=r"SNIPPETS_SEED_BASE must be a non-negative int below 2\*\*31.*0-9") as info:
+        seeding.seeds(3)
+    assert repr(text) in str(info.value)
+
+
+def test_a_good_seed_base_shifts_every_seed(monkeypatch):
+    from snippets import seeding
+
+    monkeypatch.setenv("SNIPPETS_SEED_BASE", " 2147483600 ")
+    assert seeding.seeds(3) == (2147483600, 2147483601, 2147483602)
+    seeding.seed_everything(seeding.seed(2))  # within NumPy's range
+    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*32\).*got 4294967296"):
+        seeding.seed_everything(2**32)

@@ -7,7 +7,7 @@ import torch
 
 import snippets
 from snippets.errors import RNNInputError
-from snippets.min_rnn import MinGRU, MinLSTM, g, log_g, min_gru_step, min_lstm_step
+from snippets.min_rnn import MinGRU, MinLSTM, g, log_g, min_gru_step, min_lstm_step, normalised_gates
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -190,7 +190,7 @@ BAD_INPUTS = {
     ),
     "h0 batch": (
         lambda m: m(torch.zeros(5, BATCH, INPUT), torch.zeros(3, HIDDEN)),
-        r"expected h0 of shape \(2, 8\), got \(3, 8\)",
+        r"expected h0 of shape \(2, 8\) for batched 3-D input, got \(3, 8\)",
     ),
     "h0 unbatched": (
         lambda m: m(torch.zeros(5, INPUT), torch.zeros(1, HIDDEN)),
@@ -228,3 +228,74 @@ def test_scan_is_not_fooled_by_a_negative_h0_where_logging_h0_would_be():
     expected = (1 - z) ** 3 * -1 + (1 - (1 - z) ** 3) * h_tilde
     torch.testing.assert_close(output[-1, 0], expected)
     assert math.isfinite(float(output.detach().sum()))
+
+
+# -- where the gates saturate ----------------------------------------------------------------------
+
+
+def plain_quotient(xw_f, xw_i):
+    """minLSTM's gates as first written, f / (f + i): the reference where f + i is a normal float."""
+    f, i = torch.sigmoid(xw_f), torch.sigmoid(xw_i)
+    return f / (f + i), i / (f + i)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_normalised_gates_are_the_plain_quotient_bit_for_bit_where_it_is_exact(dtype):
+    """Values and gradients, so trained minLSTMs (and the pages' numbers) do not move."""
+    gen = torch.Generator().manual_seed(6)
+    xw_f, xw_i = (8 * torch.randn(400, generator=gen, dtype=dtype) for _ in range(2))
+    weights = torch.randn(2, 400, generator=gen, dtype=dtype)
+    results = []
+    for gates in (normalised_gates, plain_quotient):
+        leaves = [xw_f.clone().requires_grad_(), xw_i.clone().requires_grad_()]
+        f, i = gates(*leaves)
+        results.append([f, i, *torch.autograd.grad((weights[0] * f + weights[1] * i).sum(), leaves)])
+    for new, old in zip(*results, strict=True):
+        assert torch.equal(new, old)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_normalised_gates_have_their_limit_where_both_gates_underflow(dtype):
+    """f' = sigma(log f - log i): with a_f = a_i - 3 far below zero, f / i -> e^-3, so f' -> 1 / (1 + e^3)."""
+    xw_i = torch.tensor([-30.0, -90.0, -200.0, -1000.0, -1e5], dtype=dtype, requires_grad=True)
+    f, i = normalised_gates(xw_i - 3, xw_i)
+    limit = torch.full_like(f, 1 / (1 + math.exp(3)))
+    torch.testing.assert_close(f, limit, rtol=1e-6, atol=0)
+    torch.testing.assert_close(f + i, torch.ones_like(f))
+    assert torch.isnan(plain_quotient(xw_i[-1:] - 3, xw_i[-1:])[0]).all()  # what the plain quotient gives
+    (grad,) = torch.autograd.grad(f.sum(), xw_i)
+    assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_min_lstm_loop_traces_and_scan_agree_on_large_negative_pre_activations(dtype):
+    """The probe's case: mode="loop" and the traces gave NaN where mode="scan" gave the limit."""
+    module = make(MinLSTM, dtype)
+    with torch.no_grad():
+        for linear in (module.linear_f, module.linear_i):
+            linear.bias.fill_(-150.0 if dtype == torch.float32 else -2000.0)  # both gates underflow to 0
+    x, h0 = inputs(12, dtype)
+    out_scan, _, traces = module(x, h0, mode="scan", return_gates=True)
+    out_loop, _ = module(x, h0, mode="loop")
+    assert torch.isfinite(out_loop).all() and all(torch.isfinite(v).all() for v in traces.values())
+    # Pre-activations near -150 are resolved to 1e-5 in float32: both modes round their difference.
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    torch.testing.assert_close(out_loop, out_scan, rtol=tol, atol=tol)
+    torch.testing.assert_close(traces["h"], out_loop, rtol=tol, atol=tol)
+    grads = torch.autograd.grad(out_loop.sum(), [x, h0, *module.parameters()])
+    assert all(torch.isfinite(grad).all() for grad in grads)
+
+
+@pytest.mark.parametrize("scale", [1e2, 1e3, 1e4])
+def test_min_gru_float32_scan_on_large_inputs_stays_within_its_bound(scale):
+    """Gates with pre-activations in the thousands used to cost the scan |log a| x 1e-7 of relative
+    precision (0.4 off at |h| = 4.6e3); with log a floored at log eps it stays within 1e-5 of the
+    largest |h| (`snippets.scan`), against the float64 loop."""
+    module = make(MinGRU, torch.float64)
+    x = scale * inputs(256)[0].detach()
+    exact, _ = module(x, mode="loop")
+    approx, _ = module.float()(x.float())
+    worst = float(exact.abs().max())
+    assert max_error(approx.double(), exact) <= 1e-5 * worst
+    loop, _ = module(x.float(), mode="loop")
+    assert max_error(loop.double(), exact) <= 5e-6 * worst  # the loop, for comparison

@@ -7,6 +7,9 @@ working tree against commit REF instead (`snippets.bench.build`).
 from __future__ import annotations
 
 import argparse
+import time
+
+import torch
 
 from snippets.bench.layers import BATCH, INPUT, STEPS, load, machine, measure, table
 
@@ -33,6 +36,16 @@ def main(argv: list[str] | None = None) -> None:
         "--compiled", action="store_true", help='also time snippets.fast.use("compiled") (compiles for minutes)'
     )
     parser.add_argument("--modes", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
+    parser.add_argument("--batch", type=positive, default=BATCH, help=f"sequences per batch (default: {BATCH})")
+    parser.add_argument("--steps", type=positive, default=STEPS, help=f"sequence length (default: {STEPS})")
+    parser.add_argument("--input", type=positive, default=INPUT, help=f"input features (default: {INPUT})")
+    parser.add_argument("--threads", type=positive, help="torch threads (default: torch's own choice)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time this process's CPU seconds, not wall time: robust to other load on a shared machine "
+        "(use with --threads 1)",
+    )
     parser.add_argument(
         "--build", metavar="REF", help="instead: time cold and warm site builds of this tree against commit REF"
     )
@@ -49,12 +62,20 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.quick:
         args.repeats, args.hidden = 5, [128]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     print(f"machine: {machine()}")
-    print(f"batch {BATCH}, sequence {STEPS}, input {INPUT}, float32; medians of {args.repeats} interleaved rounds")
+    print(
+        f"batch {args.batch}, sequence {args.steps}, input {args.input}, float32; "
+        f"medians of {args.repeats} interleaved rounds, {'CPU' if args.cpu_time else 'wall'} time"
+    )
     print(f"load average at start: {load()}")
     for hidden in args.hidden:
         for mode in args.modes:
-            medians, compile_s = measure(mode, hidden, args.repeats, args.compiled)
+            medians, compile_s = measure(
+                mode, hidden, args.repeats, args.compiled, args.batch, args.steps, args.input, clock
+            )
             print(f"\n{mode}, hidden {hidden}")
             print("\n".join(table(mode, medians, compile_s)))
     print(f"\nload average at end: {load()}")

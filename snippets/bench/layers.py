@@ -10,6 +10,9 @@ Candidates: `torch.nn`; `snippets` as it runs by default (the step functions of 
 differentiated by autograd); the same with gate traces recorded (`return_gates=True`); `snippets`
 on the opt-in hand-written backward (`snippets.fast.use("bptt")`), with and without traces; the
 naive loop; and, with `compiled`, `snippets.fast.use("compiled")`, with its one-off compile time.
+With traces, a training step inside `snippets.fast.use("bptt")` runs the step functions (the
+twin's traces carry no gradient, so `snippets.fast` does not take it): that row times what such a
+call costs, the fallback included; inference with traces runs on the twin.
 """
 
 from __future__ import annotations
@@ -86,10 +89,12 @@ class NaiveGRU(NaiveLSTM):
 # -- candidates and timing --------------------------------------------------------------------
 
 
-def candidates(mode: str, hidden: int, compiled: bool) -> dict[str, tuple[nn.Module, dict, object]]:
+def candidates(
+    mode: str, hidden: int, compiled: bool, input_size: int = INPUT
+) -> dict[str, tuple[nn.Module, dict, object]]:
     """name -> (module, forward keyword arguments, context to run it in); all share weights."""
-    theirs = getattr(nn, mode)(INPUT, hidden)
-    ours = getattr(snippets, mode)(INPUT, hidden)
+    theirs = getattr(nn, mode)(input_size, hidden)
+    ours = getattr(snippets, mode)(input_size, hidden)
     ours.load_state_dict(theirs.state_dict())
     naive = (NaiveLSTM if mode == "LSTM" else NaiveGRU)(theirs)
     plain, traced, bptt = contextlib.nullcontext, dict(return_gates=True), functools.partial(fast.use, "bptt")
@@ -106,27 +111,41 @@ def candidates(mode: str, hidden: int, compiled: bool) -> dict[str, tuple[nn.Mod
     return found
 
 
-def train_step(module: nn.Module, x: Tensor, kwargs: dict, context) -> float:
+def train_step(module: nn.Module, x: Tensor, kwargs: dict, context, clock=time.perf_counter) -> float:
     module.zero_grad(set_to_none=True)
-    start = time.perf_counter()
+    start = clock()
     with context():
         out = module(x, **kwargs)
         (out[0] if isinstance(out, tuple) else out).square().mean().backward()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def inference(module: nn.Module, x: Tensor, kwargs: dict, context) -> float:
-    start = time.perf_counter()
+def inference(module: nn.Module, x: Tensor, kwargs: dict, context, clock=time.perf_counter) -> float:
+    start = clock()
     with context(), torch.no_grad():
         module(x, **kwargs)
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def measure(mode: str, hidden: int, repeats: int, compiled: bool) -> tuple[dict, dict]:
-    """Median seconds per candidate for a training step and for inference, and compile times."""
+def measure(
+    mode: str,
+    hidden: int,
+    repeats: int,
+    compiled: bool,
+    batch: int = BATCH,
+    steps: int = STEPS,
+    input_size: int = INPUT,
+    clock=time.perf_counter,
+) -> tuple[dict, dict]:
+    """Median seconds per candidate for a training step and for inference, and compile times.
+
+    `clock`: wall time by default; `time.process_time` counts only this process's CPU seconds,
+    which other processes on a shared machine do not inflate (with one thread, it is the time the
+    candidate computed).
+    """
     torch.manual_seed(0)
-    x = torch.randn(STEPS, BATCH, INPUT)
-    found = candidates(mode, hidden, compiled)
+    x = torch.randn(steps, batch, input_size)
+    found = candidates(mode, hidden, compiled, input_size)
     compile_s = {}
     for name, args in found.items():  # warm up; the first compiled call compiles
         start = time.perf_counter()
@@ -137,8 +156,8 @@ def measure(mode: str, hidden: int, repeats: int, compiled: bool) -> tuple[dict,
     times = {name: ([], []) for name in found}
     for _ in range(repeats):
         for name, (module, kwargs, context) in found.items():
-            times[name][0].append(train_step(module, x, kwargs, context))
-            times[name][1].append(inference(module, x, kwargs, context))
+            times[name][0].append(train_step(module, x, kwargs, context, clock))
+            times[name][1].append(inference(module, x, kwargs, context, clock))
     medians = {name: tuple(statistics.median(t) for t in pair) for name, pair in times.items()}
     return medians, compile_s
 

@@ -5,54 +5,120 @@ show, and `torch.autograd` differentiates them. Inside `with snippets.fast.use("
 (without projection) or a `GRU` on a padded batch runs a faster twin of its time loop instead:
 
 - `"bptt"`: `snippets.fast.bptt`, the backward pass through time written by hand, every matrix
-  product through oneDNN (`python -m snippets.bench` times it);
+  product through oneDNN: a training step in about three quarters of the default path's time at
+  the sizes the site trains (`snippets.fast.bptt` gives the measurement; `python -m
+  snippets.bench` repeats it on your machine); inference only on large batches;
 - `"compiled"`: the same equations through `torch.compile` (`snippets.fast.compiled`; a one-off
   compile of a minute or more per sequence length).
 
 A twin has the equations of its step function written again, for speed, so it exists only where
 a test holds it equal to that step function (`tests/test_fast_paths.py`: outputs, states and
-every gradient, against `torch.nn` too). What a twin gives up: its gate traces carry no gradient,
-it cannot be differentiated twice, and it ignores `clamp=`; everything else falls back to the step
-functions (`RNN`, projections, `PackedSequence` input, variants with their own step function).
+every gradient, against `torch.nn` too). A twin either gives what the step functions give or is
+not taken; the call then runs the step functions, as without the switch (`twin_for` decides):
+
+- no twin for `RNN`, an LSTM with a projection, `PackedSequence` input, `clamp=` (the clamp is
+  honoured), or a variant or subclass with its own step function;
+- gate traces that need a gradient (`return_gates=True` while a weight or the input requires
+  grad): the twin's traces are values only, so the step functions run, and a loss on the traces
+  gets its gradient; traces without grad (inference, `torch.no_grad()`) come from the twin;
+- `torch.jit.trace`, `torch.func` transforms (`vmap`, `grad`, ...), forward-mode AD (dual tensors)
+  and `torch.autocast`, which the hand-written loops do not support.
+
+One thing cannot be seen when the forward runs: whether its backward will itself be
+differentiated (`create_graph=True`: a gradient penalty, a Hessian). The hand-written backward
+is first-order only, so it raises `FastPathError` when asked to build a graph, rather than
+return a gradient that is silently cut from it; and likewise when its backward runs under `vmap`
+(`is_grads_batched=True`, `jacobian(..., vectorize=True)`). Run such code outside the switch.
+
+The switch is a `contextvars.ContextVar`: it holds in the thread (or asyncio task) that set it,
+until its block ends, and another thread running at the same time does not see it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 from collections.abc import Callable, Iterator
+
+import torch
+from torch import Tensor
 
 PATHS = ("autograd", "bptt", "compiled")
 
-_active = "autograd"
+_active: contextvars.ContextVar[str] = contextvars.ContextVar("snippets.fast path", default="autograd")
+
+
+class FastPathError(RuntimeError):
+    """The hand-written backward pass was asked for what it cannot do: be differentiated, or run under vmap."""
 
 
 def active() -> str:
-    """The path the time loops take now: one of `PATHS`."""
-    return _active
+    """The path the time loops take now, in this thread: one of `PATHS`."""
+    return _active.get()
 
 
 @contextlib.contextmanager
 def use(path: str) -> Iterator[None]:
     """Inside the block, time loops take `path`: `"autograd"` (the default), `"bptt"` or `"compiled"`."""
-    global _active
     if path not in PATHS:
         raise ValueError(f"snippets.fast.use: expected a path in {PATHS}, got {path!r}")
-    before, _active = _active, path
+    token = _active.set(path)
     try:
         yield
     finally:
-        _active = before
+        _active.reset(token)
 
 
-def layer_loop(step: Callable, step_args: tuple) -> Callable | None:
+def twin_for(step: Callable, step_args: tuple, tensors: tuple[Tensor | None, ...], record: bool) -> Callable | None:
     """The twin of a time loop over `step` on the active path, or None to run `step` itself.
 
     `step_args` is what the step takes besides the input and the state: `(weight_hh, bias_hh)`,
-    and `weight_hr` for an LSTM with a projection, which has no twin.
+    and `weight_hr` for an LSTM with a projection, which has no twin. `tensors` is everything the
+    layer reads (input, initial state, weights; None for a missing bias), and `record` whether
+    it returns traces: see the module's docstring for when the twin is not taken, and why.
     """
-    if _active == "autograd":
+    path = active()
+    if path == "autograd" or len(step_args) != 2:
         return None
-    from snippets.fast import bptt  # here, not above: bptt imports this module for the switch
+    from snippets.fast import bptt  # here, not above: a model without the switch never loads it
 
     twin = bptt.TWINS.get(step)
-    return None if twin is None or len(step_args) != 2 else twin
+    if twin is None or not _plain_autograd(tuple(t for t in tensors if t is not None), record):
+        return None
+    return functools.partial(twin, compiled=path == "compiled")
+
+
+def _plain_autograd(tensors: tuple[Tensor, ...], record: bool) -> bool:
+    """Whether the call is one the hand-written loops compute exactly as the step functions would."""
+    if record and torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return False  # the twin's traces carry no gradient; the step functions' do
+    if torch.jit.is_tracing() or functorch_transforms_active():
+        return False  # a custom autograd.Function is opaque to both
+    if torch.is_autocast_enabled(tensors[0].device.type):
+        return False  # the step functions run in the autocast dtype; the oneDNN products would not
+    # forward-mode AD: a custom Function without a jvp formula
+    return all(torch.autograd.forward_ad.unpack_dual(t).tangent is None for t in tensors)
+
+
+def functorch_transforms_active() -> bool:
+    """Whether a `torch.func` transform (vmap, grad, jacrev, ...) is running.
+
+    torch has no public test for this; `torch.autograd.Function.apply` itself asks
+    `torch._C._are_functorch_transforms_active()`. Where that is gone, say yes: the step
+    functions then always run, and `tests/test_fast_paths.py` (which needs the twin taken) fails.
+    """
+    check = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return True if check is None else bool(check())
+
+
+def batched(tensors: tuple[Tensor | None, ...]) -> bool:
+    """Whether any of `tensors` carries a hidden batch dimension of `vmap` (as `torch.func`'s
+    transforms, and `torch.autograd.grad(..., is_grads_batched=True)`, pass them).
+
+    Private too: `torch._C._functorch` asks each tensor; where it is gone, say no (the loops then
+    meet vmap as they are, and `tests/test_fast_paths.py`, which expects a clear error, fails).
+    """
+    functorch = getattr(torch._C, "_functorch", None)
+    tests = [getattr(functorch, name, None) for name in ("is_batchedtensor", "is_legacy_batchedtensor")]
+    return any(test(t) for t in tensors if isinstance(t, Tensor) for test in tests if test is not None)
