@@ -11,7 +11,10 @@ The second half needs only the lab's page: a one-page site with small untrained 
 seconds, `lab_site`). There a corrupt weights file (truncated array, missing scale, wrong sizes or
 format, a non-finite number, not JSON, 404) shows what was expected, what came and which file, and no
 number; a wrong configuration in the page says so; every public function of `gateLab` rejects bad
-model names, ids and clamps (a misspelt key included) with an Error that says what it expected.
+model names, ids and clamps (a misspelt key included) with an Error that says what it expected. The
+lab opens on its first set-up (a clamp already applied, the free and the clamped run's answers side by
+side, the set-up buttons above it; on the trained models the clamp changes the answer), and its charts
+are at least 160 px tall with a labelled step axis, at desktop and phone width.
 """
 
 from __future__ import annotations
@@ -912,17 +915,25 @@ CHARTS = """() => [...document.querySelectorAll('#gate-lab .gl-figure')].map((fi
 })"""
 
 
-@pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_the_charts_are_tall_with_a_labelled_step_axis(browser, lab_url, viewport):
+@pytest.mark.parametrize("viewport, scheme", [("desktop", "light"), ("phone", "dark")])
+def test_the_charts_are_tall_with_a_labelled_step_axis(browser, lab_url, viewport, scheme):
     """Every chart: at least 160 px tall, a step axis (0 first, whole steps rising, labels apart and under
-    the plot), value labels, a caption, and a key that names the free and the clamped run."""
+    the plot), value labels, a caption, and a key that names the free and the clamped run. The opening
+    state is axe clean."""
+    from axe_playwright_python.sync_playwright import Axe
+
     size = {"desktop": DESKTOP, "phone": PHONE}[viewport]
-    context = browser.new_context(viewport=size, color_scheme="light")
+    context = browser.new_context(viewport=size, color_scheme=scheme)
     page = context.new_page()
     page.goto(lab_url, wait_until="networkidle")
     page.wait_for_function(
         "() => /with 10 unit clamps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
     )
+    violations = Axe().run(page, context="#gate-lab", options={"resultTypes": ["violations"]}).response["violations"]
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
     shown = {}
     for name, text in (("recall-lstm", None), ("char", "def f(a):\n    return a\n" * 12)):
         if text is not None:

@@ -25,8 +25,9 @@
  *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0; the
  *                      recall models skip them, as the page's input hint says).
  *
- * The page's configuration (models, unit menus, examples, guided set-ups) is JSON in the lab's
- * data-config attribute, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
+ * The page's configuration (models, unit menus, examples, guided set-ups and `opening`, the set-up
+ * the lab applies when the page loads) is JSON in the lab's data-config attribute, written by the
+ * build (snippets.figures.gate_lab.lab_html). The lab initialises on
  * Material's document$ (instant navigation), and on DOMContentLoaded without it.
  */
 (function () {
@@ -560,7 +561,7 @@
     const names = Object.keys(config.models);
     const model = select(names.map(function (n) { return [n, config.models[n].title]; }));
     const preset = el("select");
-    const input = el("textarea", { rows: "3", spellcheck: "false", autocomplete: "off", "aria-describedby": "gl-input-hint" });
+    const input = el("textarea", { rows: "2", spellcheck: "false", autocomplete: "off", "aria-describedby": "gl-input-hint" });
     const hint = el("p", { id: "gl-input-hint", class: "gl-hint" });
     const clamps = el("div", { class: "gl-clamp-list" });
     const add = el("button", { type: "button", class: "md-button", text: "Add a clamp" });
@@ -695,7 +696,7 @@
     const value = el("input", { type: "number", step: "0.05", min: "-1", max: "1", inputmode: "decimal" });
     const from = el("input", { type: "number", step: "1", min: "0", inputmode: "numeric" });
     const to = el("input", { type: "number", step: "1", min: "1", inputmode: "numeric" });
-    const remove = el("button", { type: "button", class: "gl-remove", text: "Remove clamp " + (k + 1) });
+    const remove = el("button", { type: "button", class: "gl-remove", "aria-label": "Remove clamp " + (k + 1), text: "Remove" });
     gate.value = clamp.gate;
     units.value = clamp.units;
     value.value = String(clamp.value);
@@ -707,7 +708,7 @@
       labelled("gl-units-" + k, "Units", units),
       labelled("gl-value-" + k, "Value", value),
       labelled("gl-from-" + k, "From step", from),
-      labelled("gl-to-" + k, "To step (excluded)", to),
+      labelled("gl-to-" + k, "To (excluded)", to),
       remove,
     ]);
     [gate, units, value, from, to].forEach(function (control) {
