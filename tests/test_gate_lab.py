@@ -172,6 +172,89 @@ def test_a_frozen_gru_answers_the_same_at_every_gap():
     assert accs[0] == accs[1]
 
 
+def recall_lab(cell: str, seed: int = 0) -> G.Lab:
+    """An untrained model with the recall task's inputs and outputs (weights large enough to saturate)."""
+    labels = G.recall_labels(snippets.tasks.Recall())
+    torch.manual_seed(seed)
+    layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](len(labels["inputs"]), HIDDEN, batch_first=True)
+    readout = torch.nn.Linear(HIDDEN, len(labels["outputs"]))
+    sd = {f"rnn.{k}": v.detach() * 3 for k, v in layer.state_dict().items()}
+    sd |= {f"readout.{k}": v.detach() * 3 for k, v in readout.state_dict().items()}
+    model = {"cell": cell, "state_dict": sd, "vocab": labels["inputs"], "outputs": labels["outputs"]}
+    return G.Lab(G.export_model(f"recall-{cell}", model, resolution=8))
+
+
+def test_the_wipe_zeroes_the_state_and_makes_the_answer_independent_of_the_subject():
+    """f = i = 0 on every unit at step 1: c_1 = 0 and h_1 = 0, so sequences that differ only in their subject
+    get the same logits from step 1 on, exactly; without the clamp they differ."""
+    lab = recall_lab("lstm")
+    ids, _ = G.recall_sequences(6, 8)
+    other = ids.clone()
+    other[:, 0] = (ids[:, 0] + 1) % snippets.tasks.Recall().n_subjects  # another subject, same distractors
+    clamp = G.wipe(range(HIDDEN))
+    assert sorted({c["gate"] for c in clamp}) == ["f", "i"] and {(c["from"], c["to"], c["value"]) for c in clamp} == {
+        (1, 2, 0.0)
+    }
+    logits, traces = lab.run(ids, clamp, traces=True)
+    assert torch.all(traces["c"][1] == 0) and torch.all(traces["h"][1] == 0)
+    assert torch.equal(logits[:, 1:], lab.run(other, clamp)[:, 1:])
+    assert not torch.allclose(lab.run(ids)[:, 1:], lab.run(other)[:, 1:])
+
+
+def test_the_opening_example_is_one_whose_answer_the_clamp_changes():
+    lab = recall_lab("lstm", seed=3)
+    gap = 6
+    presets = [{"gap": gap, "text": "".join(lab.vocab[i] for i in G.recall_sequences(gap, 1)[0][0].tolist())}]
+    clamp = G.wipe(range(HIDDEN))
+    k, found = G.answer_changing_example(lab, clamp, presets, gap, 256)
+    text = found[k]["text"]
+    ids = torch.tensor(lab.encode(text))
+    free, held = (lab.outputs[int(lab.run(ids, c)[0, -1].argmax())] for c in ([], clamp))
+    assert free == text[0] != held
+    assert found[: len(presets)] == presets and (k == 0 or found[k]["label"].startswith("a validation sequence, gap 6"))
+    # a clamp that changes nothing has no such example: an error that says what it looked for
+    with pytest.raises(ValueError, match="expected a sequence at gap 6 whose answer the clamp changes, got none"):
+        G.answer_changing_example(lab, [], presets, gap, 64)
+
+
+def test_the_guided_setups_open_with_the_wipe_on_its_example():
+    out = {
+        "experiments": {
+            "strings": {
+                "preset": {"line": 'x = "ab"\n', "close": 7},
+                "units": {"correlation": {"unit": 2}},
+                "cause": 4,
+            },
+            "recall-lstm": {"wipe_example": 3},
+            "recall-gru": {},
+        },
+        "presets": {
+            "recall-lstm": [{"gap": 2, "text": "Aab?"}, {"gap": 4, "text": "Babcd?"}, {"gap": 8, "text": "Cabcdabcd?"}]
+            + [{"gap": 2, "text": "Dba?", "label": "the wipe's"}],
+            "recall-gru": [{"gap": 2, "text": "Eab?"}, {"gap": 8, "text": "Fabcdabcd?"}],
+        },
+    }
+    setups = G.guided_setups(out)
+    assert next(iter(setups)) == "lstm-wipe" == F.OPENING
+    wipe = setups["lstm-wipe"]
+    assert (wipe["preset"], wipe["step"], wipe["target"]) == (3, 3, "D")
+    assert [(c["gate"], c["units"], c["from"], c["to"], c["value"]) for c in wipe["clamps"]] == [
+        ("i", "all", 1, 2, 0.0),
+        ("f", "all", 1, 2, 0.0),
+    ]
+    assert setups["lstm-output"]["preset"] == 0 and setups["gru-frozen"]["preset"] == 1  # the longest gap
+    assert setups["gru-frozen"]["clamps"][0]["to"] == 9 and setups["string-cause"]["clamps"][0]["units"] == [4]
+    assert G.longest(out["presets"]["recall-lstm"]) == 2
+
+
+def test_the_lab_config_names_its_opening_and_labels_the_added_example():
+    presets = [{"gap": 3, "text": "Aabc?"}, {"gap": 3, "text": "Bcab?", "label": "the wipe's example"}]
+    assert [o["label"] for o in F.preset_options("recall-lstm", presets)] == [
+        "a validation sequence, gap 3",
+        "the wipe's example",
+    ]
+
+
 # -- the page's checks can fail ------------------------------------------------------------------
 
 
@@ -284,6 +367,22 @@ def test_the_units_are_the_ones_the_other_pages_single_out(page_result):
     assert page_result["units"]["recall-lstm"]["groups"]["carrying"] == lstm_figures.recall_memory(result)["units"]
     best = text_units()["trained"]["best"]
     assert [u["unit"] for u in page_result["units"]["char"]["best"]] == [u["unit"] for u in best]
+
+
+def test_the_opening_set_up_changes_the_sites_models_answer(page_result):
+    """The lab opens on the wipe: on its example the trained recall LSTM names the subject free and not
+    clamped, and on the validation sequences the wiped model is near chance (its answer cannot depend on
+    the subject), the free one not."""
+    setup = page_result["setups"][F.OPENING]
+    outcome = setup["outcome"]
+    assert outcome["free"]["top"] == setup["target"] != outcome["clamped"]["top"]
+    assert F.lab_config(page_result)["opening"] == F.OPENING
+    accuracy = page_result["experiments"]["recall-lstm"]["accuracy"]
+    chance = 1 / len(page_result["models"]["recall-lstm"]["outputs"])
+    n = G.GateLabConfig().n_sequences
+    margin = 4 * math.sqrt(chance * (1 - chance) / n)  # four binomial standard deviations
+    assert all(abs(a - chance) < margin for a in accuracy["wiped"]), (accuracy["wiped"], chance, margin)
+    assert min(accuracy["free"]) >= 0.9
 
 
 def test_the_weights_fit_the_pages_budget(page_result, site_gatelab):

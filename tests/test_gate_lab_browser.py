@@ -11,7 +11,10 @@ The second half needs only the lab's page: a one-page site with small untrained 
 seconds, `lab_site`). There a corrupt weights file (truncated array, missing scale, wrong sizes or
 format, a non-finite number, not JSON, 404) shows what was expected, what came and which file, and no
 number; a wrong configuration in the page says so; every public function of `gateLab` rejects bad
-model names, ids and clamps (a misspelt key included) with an Error that says what it expected.
+model names, ids and clamps (a misspelt key included) with an Error that says what it expected. The
+lab opens on its first set-up (a clamp already applied, the free and the clamped run's answers side by
+side, the set-up buttons above it; on the trained models the clamp changes the answer), and its charts
+are at least 160 px tall with a labelled step axis, at desktop and phone width.
 """
 
 from __future__ import annotations
@@ -186,7 +189,7 @@ def test_the_lab_works_with_the_keyboard_alone(page, base_url):
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "gl-preset"
     # a guided experiment's button, from the keyboard
-    button = page.locator("[data-gate-lab-setup='lstm-output']")
+    button = page.locator("[data-gate-lab-setup='lstm-output']").first  # in Try this, above the lab
     button.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#gate-lab .gl-clamp').length === 1")
@@ -213,6 +216,41 @@ def test_the_lab_works_with_the_keyboard_alone(page, base_url):
     assert not labels, f"controls without a label: {labels}"
 
 
+def answers_shown(page) -> list[dict]:
+    """The answer cards: which run, the answer shown (its token) and whether it is marked as changed."""
+    return page.evaluate("""() => [...document.querySelectorAll('#gate-lab .gl-answer')].map((card) => ({
+        run: card.querySelector('.gl-answer-run').textContent,
+        top: card.querySelector('.gl-answer-top strong')?.textContent ?? null,
+        changed: card.classList.contains('gl-changed'),
+      }))""")
+
+
+def package_answers(data: dict, text: str, clamps: list[dict], step: int) -> tuple[str, str]:
+    """The free and the clamped run's answer at `step` in the package, on the published weights."""
+    lab = G.Lab(data)
+    ids = lab.encode(text)
+    free, held = (lab.run(ids, c)[0, step].argmax() for c in ([], G.expand(clamps, data["hidden_size"])))
+    return data["outputs"][int(free)], data["outputs"][int(held)]
+
+
+def test_the_lab_opens_with_a_clamp_that_changes_the_trained_models_answer(page, base_url, built_site):
+    """The page opens on its first set-up (every forget and input gate of the recall LSTM at 0 right after
+    the subject), on the trained model: the free run names the subject, the clamped run does not, side by
+    side, as the package computes it."""
+    open_lab(page, base_url)
+    config = page.evaluate("() => JSON.parse(document.getElementById('gate-lab').dataset.config)")
+    setup = config["setups"][config["opening"]]
+    text = config["models"][setup["model"]]["presets"][setup["preset"]]["text"]
+    data = json.loads((built_site / PAGE / f"{setup['model']}.json").read_text())
+    free, held = package_answers(data, text, setup["clamps"], setup["step"])
+    shown = answers_shown(page)
+    print(f"the lab opens on {config['opening']}: {text!r}, free {free}, clamped {held}; shown {shown}")
+    assert config["opening"] == "lstm-wipe" and page.locator("#gl-model").input_value() == "recall-lstm"
+    assert free == text[0] != held, "the opening set-up must change the trained model's answer"
+    assert [c["top"] for c in shown] == [free, held] and shown[1]["changed"]
+    assert page.locator("#gl-input").input_value() == text and page.locator("#gate-lab .gl-clamp").count() == 2
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_lab_in_use_is_axe_clean_and_fits_a_phone(browser, base_url, scheme):
     from axe_playwright_python.sync_playwright import Axe
@@ -221,7 +259,7 @@ def test_the_lab_in_use_is_axe_clean_and_fits_a_phone(browser, base_url, scheme)
     network = Network(context)
     page = context.new_page()
     open_lab(page, base_url)
-    page.locator("[data-gate-lab-setup='lstm-latch']").click()
+    page.locator("[data-gate-lab-setup='lstm-latch']").first.click()
     page.wait_for_function("() => document.querySelectorAll('#gate-lab .gl-clamp').length === 2")
     page.locator(".gate-lab .gl-values summary").click()
     violations = Axe().run(page, context="#gate-lab", options={"resultTypes": ["violations"]}).response["violations"]
@@ -289,6 +327,13 @@ TINY_PAGE = """# The gate lab
 <link rel="stylesheet" href="../stylesheets/gatelab.css">
 <script src="../javascripts/gatelab.js"></script>
 
+## Try this
+
+1. <button type="button" class="md-button" data-gate-lab-setup="lstm-wipe" hidden>Set up: wipe the memory</button>
+2. <button type="button" class="md-button" data-gate-lab-setup="gru-frozen" hidden>Set up: z = 1 over the gap</button>
+
+## The lab
+
 {lab}
 """
 LAB = "gate-lab/"
@@ -325,7 +370,26 @@ def tiny_result() -> dict:
             "recall-lstm": [{"gap": 3, "text": "Aabc?"}],
             "recall-gru": [{"gap": 4, "text": "BcaAd?"}],
         },
-        "setups": {},
+        "setups": {
+            # the page's opening set-up, as `guided_setups` writes it: every forget and input gate at 0 at step 1
+            "lstm-wipe": {
+                "model": "recall-lstm",
+                "preset": 0,
+                "clamps": [
+                    {"gate": "i", "units": "all", "value": 0.0, "from": 1, "to": 2},
+                    {"gate": "f", "units": "all", "value": 0.0, "from": 1, "to": 2},
+                ],
+                "step": 4,
+                "target": "A",
+            },
+            "gru-frozen": {
+                "model": "recall-gru",
+                "preset": 0,
+                "clamps": [{"gate": "z", "units": "all", "value": 1.0, "from": 1, "to": 5}],
+                "step": 5,
+                "target": "B",
+            },
+        },
     }
 
 
@@ -394,12 +458,16 @@ def serve_instead(page, name: str, body: str | None = None, status: int = 200) -
     )
 
 
-RESULTS = "#gate-lab :is(.gl-tokens, .gl-charts, .gl-prediction, .gl-values)"
+RESULTS = "#gate-lab :is(.gl-answers, .gl-tokens, .gl-charts, .gl-prediction, .gl-values)"
 
 
-def shown_failure(page, url: str) -> dict:
-    """Open the lab; wait for its error; what the page shows (the alert, the status, the results area)."""
+def shown_failure(page, url: str, name: str = "char") -> dict:
+    """Open the lab, pick model `name` (the lab opens on its first set-up's model); wait for its error;
+    what the page shows (the alert, the status, the results area)."""
     page.goto(url, wait_until="networkidle")
+    page.wait_for_selector("#gate-lab .gl-form")
+    if page.input_value("#gl-model") != name:
+        page.select_option("#gl-model", name)
     page.wait_for_selector("#gate-lab .gl-error", timeout=10_000)
     return page.evaluate(
         """(results) => ({
@@ -501,14 +569,16 @@ def test_a_weights_file_that_is_not_json_or_not_there_says_so(lab_page, lab_site
 
 
 def test_after_a_corrupt_file_the_other_models_still_run_and_a_reload_tries_again(lab_page, lab_site, lab_url):
+    """The opening set-up's model (the recall LSTM) has a corrupt file: the lab opens on its error."""
     data = good_file(lab_site, "recall-lstm")
     data["state_dict"]["readout.bias"]["values"] = data["state_dict"]["readout.bias"]["values"][:-1]
     serve_instead(lab_page, "recall-lstm", json.dumps(data))
     lab_page.goto(lab_url, wait_until="networkidle")
     ran = "() => /^Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
-    lab_page.wait_for_function(ran)
-    lab_page.select_option("#gl-model", "recall-lstm")
     lab_page.wait_for_selector("#gate-lab .gl-error")
+    assert lab_page.input_value("#gl-model") == "recall-lstm"
+    assert lab_page.inner_text("#gate-lab .gl-status") == "Could not load the weights of the Recall LSTM (LSTM page)."
+    assert lab_page.locator("#gate-lab .gl-clamp").count() == 0 and lab_page.locator("#gate-lab .gl-active").is_hidden()
     assert "state_dict.readout.bias.values: expected 3 numbers (shape [3]), got [" in lab_page.inner_text(".gl-error")
     message = lab_page.evaluate("() => { try { gateLab.run('recall-lstm', [0, 1]); } catch (e) { return e.message; } }")
     assert (
@@ -647,7 +717,22 @@ def test_a_page_whose_lab_configuration_is_wrong_says_so(lab_page, lab_url):
     )
     lab_page.click("[data-gate-lab-setup='nope']")
     assert lab_page.inner_text("#gate-lab .gl-error") == (
-        "This button's set-up \"nope\" is not in the lab's configuration (it has none)."
+        'This button\'s set-up "nope" is not in the lab\'s configuration (set-ups: "lstm-wipe", "gru-frozen").'
+    )
+
+    lab_page.unroute(lab_url)
+    lab_page.route(
+        lab_url,
+        lambda route: route.fulfill(
+            body=route.fetch()
+            .text()
+            .replace("&quot;opening&quot;:&quot;lstm-wipe&quot;", "&quot;opening&quot;:&quot;wipe&quot;"),
+            content_type="text/html",
+        ),
+    )
+    lab_page.goto(lab_url, wait_until="networkidle")
+    assert 'opening: expected the key of a set-up ("lstm-wipe", "gru-frozen") or no opening, got "wipe"' in (
+        lab_page.inner_text("#gate-lab .gl-error")
     )
 
 
@@ -752,3 +837,140 @@ def test_gatelab_run_rejects_the_clamps_the_package_rejects(lab_page, lab_site, 
         assert message, f"gateLab.run accepted {clamp}"
         with pytest.raises(Exception, match="expected"):
             layer(x, clamp=[clamp])
+
+
+# -- the opening state and the charts: on the lab's site ---------------------------------------------
+
+
+def test_the_lab_opens_on_its_first_set_up_with_both_runs_side_by_side(lab_page, lab_site, lab_url):
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function(
+        "() => /^Ran \\d+ steps, free and with 10 unit clamps/.test("
+        "document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    setup = tiny_result()["setups"]["lstm-wipe"]
+    rows = lab_page.evaluate("""() => [...document.querySelectorAll('#gate-lab .gl-clamp')].map((row) =>
+        [...row.querySelectorAll('select, input')].map((c) => c.value))""")
+    assert rows == [["i", "all", "0", "1", "2"], ["f", "all", "0", "1", "2"]]
+    assert lab_page.input_value("#gl-model") == "recall-lstm" and lab_page.input_value("#gl-step") == str(setup["step"])
+    active = lab_page.locator("#gate-lab .gl-active")
+    assert active.is_visible() and "“wipe the memory”" in active.inner_text()
+    # the opening neither scrolls nor takes the focus
+    assert lab_page.evaluate("() => [window.scrollY, document.activeElement.tagName]") == [0, "BODY"]
+    # free and clamped answers side by side, as the package computes them
+    data = good_file(lab_site, "recall-lstm")
+    free, held = package_answers(data, "Aabc?", setup["clamps"], setup["step"])
+    shown = answers_shown(lab_page)
+    assert [c["run"] for c in shown] == ["Free run", "Clamped run (10 unit clamps)"]
+    assert [c["top"] for c in shown] == [free, held] and shown[1]["changed"] == (free != held)
+    boxes = lab_page.evaluate(
+        "() => [...document.querySelectorAll('#gate-lab .gl-answer')].map((c) => "
+        "{ const r = c.getBoundingClientRect(); return [r.top, r.left, r.right]; })"
+    )
+    assert boxes[0][0] == boxes[1][0] and boxes[0][2] <= boxes[1][1], f"not side by side at 1280 px: {boxes}"
+    # the set-up buttons sit above the lab; changing a field leaves the set-up
+    above = lab_page.evaluate("""() => { const lab = document.getElementById('gate-lab');
+        return [...document.querySelectorAll('[data-gate-lab-setup]')].map((b) =>
+          !b.hidden && !!(b.compareDocumentPosition(lab) & Node.DOCUMENT_POSITION_FOLLOWING)); }""")
+    assert above == [True, True]
+    lab_page.fill("#gl-value-0", "1")
+    lab_page.locator("#gl-value-0").dispatch_event("change")
+    assert active.is_hidden()
+
+
+def test_a_set_up_button_and_no_clamp_say_what_the_lab_shows(lab_page, lab_url):
+    lab_page.goto(lab_url, wait_until="networkidle")
+    lab_page.wait_for_function(
+        "() => /with 10 unit clamps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    lab_page.click("[data-gate-lab-setup='gru-frozen']")
+    lab_page.wait_for_function(
+        "() => /with 4 unit clamps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    assert "“z = 1 over the gap”" in lab_page.inner_text("#gate-lab .gl-active")
+    assert lab_page.evaluate("() => document.activeElement.classList.contains('gl-results-heading')")
+    lab_page.click("#gate-lab .gl-remove")
+    lab_page.wait_for_function(
+        "() => /^Ran \\d+ steps \\(/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    assert lab_page.locator("#gate-lab .gl-active").is_hidden()
+    assert lab_page.inner_text("#gate-lab .gl-answer-none").split() == (
+        "Clamped run No clamp: add one above, or pick a set-up in Try this.".split()
+    )
+
+
+CHARTS = """() => [...document.querySelectorAll('#gate-lab .gl-figure')].map((figure) => {
+  const box = (node) => { const r = node.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; };
+  const svg = figure.querySelector('svg.gl-chart');
+  return {
+    title: figure.querySelector('figcaption').textContent,
+    height: svg.getBoundingClientRect().height,
+    figure: box(figure),
+    plot: box(svg),
+    x: [...figure.querySelectorAll('.gl-x span')].map((s) => [s.textContent, box(s)]),
+    y: [...figure.querySelectorAll('.gl-y span')].map((s) => [s.textContent, box(s)]),
+    axis: figure.querySelector('.gl-x-title').textContent,
+    label: svg.getAttribute('aria-label'),
+  };
+})"""
+
+
+@pytest.mark.parametrize("viewport, scheme", [("desktop", "light"), ("phone", "dark")])
+def test_the_charts_are_tall_with_a_labelled_step_axis(browser, lab_url, viewport, scheme):
+    """Every chart: at least 160 px tall, a step axis (0 first, whole steps rising, labels apart and under
+    the plot), value labels, a caption, and a key that names the free and the clamped run. The opening
+    state is axe clean."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    size = {"desktop": DESKTOP, "phone": PHONE}[viewport]
+    context = browser.new_context(viewport=size, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(lab_url, wait_until="networkidle")
+    page.wait_for_function(
+        "() => /with 10 unit clamps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
+    )
+    violations = Axe().run(page, context="#gate-lab", options={"resultTypes": ["violations"]}).response["violations"]
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
+    shown = {}
+    for name, text in (("recall-lstm", None), ("char", "def f(a):\n    return a\n" * 12)):
+        if text is not None:
+            page.select_option("#gl-model", name)
+            page.wait_for_function(
+                "(n) => document.querySelector('#gl-model').value === n && "
+                "/^Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)",
+                arg=name,
+            )
+            page.fill("#gl-input", text)
+            page.wait_for_function(
+                "(t) => /^Ran " + str(len(text)) + " steps/.test("
+                "document.querySelector('#gate-lab .gl-status').textContent)",
+                arg=len(text),
+            )
+        shown[name] = (page.evaluate(CHARTS), page.inner_text("#gate-lab .gl-legend"))
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    context.close()
+    assert width <= size["width"]
+    for name, (charts, legend) in shown.items():
+        steps = 5 if name == "recall-lstm" else len("def f(a):\n    return a\n" * 12)
+        print(
+            f"{viewport}, {name}: {len(charts)} charts, {min(c['height'] for c in charts):.0f} px tall; "
+            f"step labels {[x for x, _ in charts[0]['x']]}"
+        )
+        assert len(charts) == 7  # the answer, c, h and the four gates (both models are LSTMs)
+        assert "free run" in legend and "clamped run" in legend and "clamped steps" in legend
+        for chart in charts:
+            assert chart["height"] >= 160, chart["title"]
+            assert chart["title"] and chart["axis"] == "step" and "over " + str(steps) + " steps" in chart["label"]
+            ticks = [int(x) for x, _ in chart["x"]]
+            assert len(ticks) >= 2 and ticks[0] == 0 and ticks == sorted(set(ticks)) and ticks[-1] <= steps - 1
+            boxes = [b for _, b in chart["x"]]
+            assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:])), f"step labels overlap: {chart['x']}"
+            assert all(chart["figure"][0] <= b[0] and b[1] <= chart["figure"][1] for b in boxes)
+            assert all(b[2] >= chart["plot"][3] for b in boxes), "the step labels sit under the plot"
+            # value labels: at least two, higher values higher up, beside the plot
+            values = [float(v.replace("−", "-")) for v, _ in sorted(chart["y"], key=lambda label: label[1][2])]
+            assert len(values) >= 2 and values == sorted(values, reverse=True), chart["y"]
+            assert all(b[1] <= chart["plot"][0] for _, b in chart["y"]), "the value labels sit left of the plot"

@@ -25,8 +25,9 @@
  *   encode(name, text) token ids of a text (the character model maps unknown characters to id 0; the
  *                      recall models skip them, as the page's input hint says).
  *
- * The page's configuration (models, unit menus, examples, guided set-ups) is JSON in the lab's
- * data-config attribute, written by the build (snippets.figures.gate_lab.lab_html). The lab initialises on
+ * The page's configuration (models, unit menus, examples, guided set-ups and `opening`, the set-up
+ * the lab applies when the page loads) is JSON in the lab's data-config attribute, written by the
+ * build (snippets.figures.gate_lab.lab_html). The lab initialises on
  * Material's document$ (instant navigation), and on DOMContentLoaded without it.
  */
 (function () {
@@ -506,8 +507,11 @@
       button.hidden = false;
       button.addEventListener("click", function () { setUp(button.getAttribute("data-gate-lab-setup")); });
     });
-    // The first model now; the others right after, so the lab keeps working if the network goes.
-    selectModel(Object.keys(config.models)[0], 0).then(function () {
+    // The opening set-up (a clamp already applied: the reader sees what a clamp does before touching
+    // anything), or the first model; the other models right after, so the lab keeps working if the
+    // network goes.
+    const first = config.opening !== undefined ? setUp(config.opening, false) : selectModel(Object.keys(config.models)[0], 0);
+    first.then(function () {
       // A model that fails here says why when it is selected (its load is tried again then).
       Object.keys(config.models).forEach(function (name) { api.load(name).catch(function () {}); });
     });
@@ -545,6 +549,10 @@
       }
     });
     if (!isPlainObject(config.setups)) expect("setups", "an object (the guided set-ups, by key)", config.setups);
+    else if (config.opening !== undefined && !Object.prototype.hasOwnProperty.call(config.setups, config.opening)) {
+      const keys = Object.keys(config.setups);
+      expect("opening", "the key of a set-up (" + (keys.length ? listed(keys) : "there are none") + ") or no opening", config.opening);
+    }
     return problems;
   }
 
@@ -553,7 +561,7 @@
     const names = Object.keys(config.models);
     const model = select(names.map(function (n) { return [n, config.models[n].title]; }));
     const preset = el("select");
-    const input = el("textarea", { rows: "3", spellcheck: "false", autocomplete: "off", "aria-describedby": "gl-input-hint" });
+    const input = el("textarea", { rows: "2", spellcheck: "false", autocomplete: "off", "aria-describedby": "gl-input-hint" });
     const hint = el("p", { id: "gl-input-hint", class: "gl-hint" });
     const clamps = el("div", { class: "gl-clamp-list" });
     const add = el("button", { type: "button", class: "md-button", text: "Add a clamp" });
@@ -566,6 +574,8 @@
     const prediction = el("div", { class: "gl-prediction" });
     const values = el("div", { class: "gl-values" });
     const results = el("h3", { class: "gl-results-heading", tabindex: "-1", text: "What the model does" });
+    const active = el("p", { class: "gl-active", hidden: "" });
+    const answers = el("div", { class: "gl-answers" });
     const form = el("form", { class: "gl-form", "aria-label": "Gate lab settings" }, [
       el("div", { class: "gl-row" }, [labelled("gl-model", "Model", model), labelled("gl-preset", "Example", preset)]),
       labelled("gl-input", "Input", input),
@@ -574,13 +584,14 @@
       el("div", { class: "gl-row" }, [labelled("gl-show", "Unit to draw", showUnit), labelled("gl-step", "Step", step)]),
     ]);
     form.addEventListener("submit", function (event) { event.preventDefault(); });
-    root.append(form, results, status, error, tokens, charts, prediction, values);
+    root.append(active, form, results, status, error, answers, tokens, charts, prediction, values);
     const state = {
       config: config, root: root, model: model, preset: preset, input: input, hint: hint, clamps: clamps,
       showUnit: showUnit, step: step, status: status, tokens: tokens, charts: charts, prediction: prediction,
-      values: values, results: results, add: add, error: error, name: null, rows: 0, pending: 0, last: null, input_key: null,
+      values: values, results: results, add: add, error: error, active: active, answers: answers,
+      name: null, rows: 0, pending: 0, last: null, input_key: null,
     };
-    model.addEventListener("change", function () { selectModel(model.value, 0); });
+    model.addEventListener("change", function () { leaveSetUp(); selectModel(model.value, 0); });
     preset.addEventListener("change", function () {
       if (preset.value !== "") { input.value = modelConfig().presets[Number(preset.value)].text; schedule(); }
     });
@@ -685,7 +696,7 @@
     const value = el("input", { type: "number", step: "0.05", min: "-1", max: "1", inputmode: "decimal" });
     const from = el("input", { type: "number", step: "1", min: "0", inputmode: "numeric" });
     const to = el("input", { type: "number", step: "1", min: "1", inputmode: "numeric" });
-    const remove = el("button", { type: "button", class: "gl-remove", text: "Remove clamp " + (k + 1) });
+    const remove = el("button", { type: "button", class: "gl-remove", "aria-label": "Remove clamp " + (k + 1), text: "Remove" });
     gate.value = clamp.gate;
     units.value = clamp.units;
     value.value = String(clamp.value);
@@ -697,7 +708,7 @@
       labelled("gl-units-" + k, "Units", units),
       labelled("gl-value-" + k, "Value", value),
       labelled("gl-from-" + k, "From step", from),
-      labelled("gl-to-" + k, "To step (excluded)", to),
+      labelled("gl-to-" + k, "To (excluded)", to),
       remove,
     ]);
     [gate, units, value, from, to].forEach(function (control) {
@@ -712,15 +723,18 @@
     return row;
   }
 
-  function setUp(key) {
-    const setup = lab.config.setups[key];
+  // Applies guided set-up `key` (a button's, or the page's opening one, which neither scrolls nor
+  // moves the focus: `focus` false). Resolves when it has run, or failed in the page.
+  function setUp(key, focus) {
+    const setup = Object.prototype.hasOwnProperty.call(lab.config.setups, key) ? lab.config.setups[key] : null;
     if (!setup) {
       lab.error.textContent = "";
       lab.error.appendChild(errorBox("This button's set-up " + JSON.stringify(key) + " is not in the lab's configuration (" + (Object.keys(lab.config.setups).length ? "set-ups: " + listed(Object.keys(lab.config.setups)) : "it has none") + ").", [], null));
-      return;
+      return Promise.resolve(false);
     }
-    selectModel(setup.model, setup.preset).then(function (ready) {
-      if (!ready) return;
+    return selectModel(setup.model, setup.preset).then(function (ready) {
+      if (!ready) return false;
+      showActive(key);
       setup.clamps.forEach(function (c) {
         addClamp({ gate: c.gate, units: c.units === "all" ? "all" : c.units.join(","), value: c.value, from: c.from, to: c.to });
       });
@@ -729,12 +743,30 @@
       run();
       lab.step.value = String(setup.step);
       draw();
-      lab.results.scrollIntoView({ block: "start" });
-      lab.results.focus({ preventScroll: true });
+      if (focus !== false) {
+        lab.results.scrollIntoView({ block: "start" });
+        lab.results.focus({ preventScroll: true });
+      }
+      return true;
     });
   }
 
+  // Which set-up the lab shows, named as its button is, until the reader changes something.
+  function showActive(key) {
+    const button = Array.from(document.querySelectorAll("[data-gate-lab-setup]")).find(function (b) { return b.getAttribute("data-gate-lab-setup") === key; });
+    const name = button ? button.textContent.trim().replace(/^Set up: /, "") : key;
+    lab.active.textContent = "";
+    lab.active.append("Showing the set-up “" + name + "” of ", el("a", { href: "#try-this", text: "Try this" }),
+      ": change any field below to explore from here.");
+    lab.active.hidden = false;
+  }
+
+  function leaveSetUp() {
+    lab.active.hidden = true;
+  }
+
   function schedule(delay) {
+    leaveSetUp();
     clearTimeout(lab.pending);
     lab.pending = setTimeout(run, delay || 0);
   }
@@ -810,27 +842,75 @@
   }
 
   function draw() {
-    [lab.tokens, lab.charts, lab.prediction, lab.values].forEach(function (node) { node.textContent = ""; });
+    [lab.answers, lab.tokens, lab.charts, lab.prediction, lab.values].forEach(function (node) { node.textContent = ""; });
     if (!lab.last) return;
     const cfg = modelConfig();
     const last = lab.last;
     const T = last.ids.length;
     const t = Math.min(Number(lab.step.value), T - 1);
     const unit = Number(lab.showUnit.value);
-    const pinned = new Array(T).fill(false);
-    last.clamps.forEach(function (c) { if (c.unit === unit) for (let s = c.from; s < c.to; s++) pinned[s] = true; });
+    const pinned = new Array(T).fill(false); // the steps where the drawn unit is clamped
+    const pinnedAny = new Array(T).fill(false); // where any unit is: what the answer's chart reacts to
+    last.clamps.forEach(function (c) {
+      for (let s = c.from; s < c.to; s++) { pinnedAny[s] = true; if (c.unit === unit) pinned[s] = true; }
+    });
     lab.step.setAttribute("aria-valuetext", "step " + t + " of " + (T - 1) + ", the model has read " + shown(cfg.vocab[last.ids[t]]));
+    drawAnswers(cfg, last, t);
     drawTokens(cfg, last, t, unit, pinned);
     const traces = cfg.gates.concat(cfg.cell === "lstm" ? ["c", "h"] : ["h"]);
     const expected = nextProbabilities(cfg, last);
-    lab.charts.appendChild(el("p", { class: "gl-legend", text: "Unit " + unit + ", step by step: the free run dashed, the clamped run solid; shaded: the steps where this unit is clamped; the thin line: step " + t + "." }));
-    traces.forEach(function (key) {
+    lab.charts.appendChild(legend(unit, t));
+    // The answer first, then the drawn unit's state, then its gates.
+    if (expected) lab.charts.appendChild(chart(expected.title, expected.free, expected.clamped, pinnedAny, t, [0, 1]));
+    const order = (cfg.cell === "lstm" ? ["c", "h"] : ["h"]).concat(cfg.gates);
+    order.forEach(function (key) {
       lab.charts.appendChild(chart(NAMES[key] + ", unit " + unit, last.free[key].map(function (v) { return v[unit]; }),
         last.clamped[key].map(function (v) { return v[unit]; }), pinned, t, key === "c" ? null : key === "h" || key === "g" || key === "n" ? [-1, 1] : [0, 1]));
     });
-    if (expected) lab.charts.appendChild(chart(expected.title, expected.free, expected.clamped, pinned, t, [0, 1]));
     drawPrediction(cfg, last, t);
     drawValues(cfg, last, t, unit, traces);
+  }
+
+  // The free and the clamped run's answers at step t, side by side: what the clamp did, at a glance.
+  function drawAnswers(cfg, last, t) {
+    const T = last.ids.length;
+    const target = cfg.kind === "text" ? (t + 1 < T ? last.ids[t + 1] : -1) : cfg.outputs.indexOf(cfg.vocab[last.ids[0]]);
+    const read = shown(cfg.vocab[last.ids[t]]);
+    const clamped = last.clamps.length > 0;
+    const caption = (cfg.kind === "text" ? "The next character after step " : "The answer after step ") + t + " (the model has read “" + read + "”)" +
+      (cfg.kind !== "text" && t !== T - 1 ? "; the task asks at the ? step" : "");
+    const card = function (name, run, extra) {
+      const p = softmax(run.out[t]);
+      let top = 0;
+      for (let k = 1; k < p.length; k++) if (p[k] > p[top]) top = k;
+      const lines = [el("p", { class: "gl-answer-run", text: name }),
+        el("p", { class: "gl-answer-top" }, [el("strong", { text: shown(cfg.outputs[top]) }), document.createTextNode(" " + percent(p[top]))])];
+      if (target >= 0) {
+        const what = cfg.kind === "text" ? "the input's next character “" + shown(cfg.outputs[target]) + "”" : "the subject " + cfg.outputs[target];
+        lines.push(el("p", { class: "gl-answer-target", text: what + ": " + percent(p[target]) }));
+      }
+      return { node: el("div", { class: "gl-answer" + extra }, lines), top: top };
+    };
+    const free = card("Free run", last.free, "");
+    const cards = [free.node];
+    if (clamped) {
+      const held = card("Clamped run (" + last.clamps.length + " unit clamp" + (last.clamps.length > 1 ? "s" : "") + ")", last.clamped, " gl-answer-clamped");
+      if (held.top !== free.top) {
+        held.node.classList.add("gl-changed");
+        held.node.appendChild(el("p", { class: "gl-answer-note", text: "The clamp changes the answer." }));
+      }
+      cards.push(held.node);
+    } else {
+      cards.push(el("div", { class: "gl-answer gl-answer-clamped gl-answer-none" }, [
+        el("p", { class: "gl-answer-run", text: "Clamped run" }),
+        el("p", { text: "No clamp: add one above, or pick a set-up in Try this." }),
+      ]));
+    }
+    lab.answers.append(el("p", { class: "gl-answers-caption", text: caption }), el("div", { class: "gl-answer-pair" }, cards));
+  }
+
+  function percent(p) {
+    return (100 * p).toFixed(p < 0.001 ? 3 : 1) + " %";
   }
 
   function drawTokens(cfg, last, t, unit, pinned) {
@@ -862,22 +942,69 @@
     return { title: title, free: series(last.free), clamped: series(last.clamped) };
   }
 
+  // What the lines, the shading and the thin line of the charts are: one key for all of them.
+  function legend(unit, t) {
+    const swatch = function (shape) {
+      const svg = svgEl("svg", { class: "gl-swatch", viewBox: "0 0 28 12", width: "28", height: "12", "aria-hidden": "true", focusable: "false" });
+      svg.appendChild(shape);
+      return svg;
+    };
+    const item = function (shape, text) { return el("li", {}, [swatch(shape), document.createTextNode(" " + text)]); };
+    return el("div", { class: "gl-legend" }, [
+      el("p", { text: "The answer, then unit " + unit + " step by step:" }),
+      el("ul", {}, [
+        item(svgEl("line", { x1: 1, x2: 27, y1: 6, y2: 6, class: "gl-free" }), "free run"),
+        item(svgEl("line", { x1: 1, x2: 27, y1: 6, y2: 6, class: "gl-clamped" }), "clamped run"),
+        item(svgEl("rect", { x: 4, y: 0, width: 20, height: 12, class: "gl-pin" }), "clamped steps (of this unit; of any unit, for the answer)"),
+        item(svgEl("line", { x1: 14, x2: 14, y1: 0, y2: 12, class: "gl-now" }), "step " + t + ", the step the tables show"),
+      ]),
+    ]);
+  }
+
+  // Round steps for an axis over [lo, hi] with about `count` ticks: 1, 2 or 5 times a power of ten.
+  function tickStep(lo, hi, count) {
+    const raw = (hi - lo) / Math.max(1, count);
+    if (!(raw > 0)) return 1;
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    return [1, 2, 5, 10].map(function (k) { return k * power; }).find(function (s) { return s >= raw * (1 - 1e-9); });
+  }
+
+  function ticks(lo, hi, step) {
+    const out = [];
+    for (let k = Math.ceil(lo / step - 1e-9); k <= Math.floor(hi / step + 1e-9); k++) out.push(k === 0 ? 0 : k * step);
+    return out;
+  }
+
+  function number(v) {
+    return String(Number(v.toFixed(6))).replace("-", "−");
+  }
+
+  // One chart: the free and the clamped run of one trace over the steps, with a step axis and a
+  // value axis (HTML labels beside an SVG that stretches to the column: the text keeps its size).
   function chart(title, free, clamped, pinned, t, range) {
     const T = free.length;
-    const W = 600, Hh = 64, pad = 4;
+    const W = 600, Hh = 160, padX = 8, padY = 6;
     let lo = range ? range[0] : Infinity, hi = range ? range[1] : -Infinity;
     if (!range) {
       free.concat(clamped).forEach(function (v) { if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
       if (!(hi > lo)) { lo -= 1; hi += 1; }
+      const step = tickStep(lo, hi, 4);
+      lo = Math.floor(lo / step + 1e-9) * step; // round bounds: the axis ends on a labelled value
+      hi = Math.ceil(hi / step - 1e-9) * step;
     }
-    const x = function (s) { return T === 1 ? W / 2 : pad + (s * (W - 2 * pad)) / (T - 1); };
-    const y = function (v) { return pad + ((hi - v) * (Hh - 2 * pad)) / (hi - lo); };
+    const x = function (s) { return T === 1 ? W / 2 : padX + (s * (W - 2 * padX)) / (T - 1); };
+    const y = function (v) { return padY + ((hi - v) * (Hh - 2 * padY)) / (hi - lo); };
     const svg = svgEl("svg", { viewBox: "0 0 " + W + " " + Hh, preserveAspectRatio: "none", class: "gl-chart", role: "img" });
-    const step = T === 1 ? W : (W - 2 * pad) / (T - 1);
+    const width = T === 1 ? W : (W - 2 * padX) / (T - 1);
     pinned.forEach(function (p, s) {
-      if (p) svg.appendChild(svgEl("rect", { x: x(s) - step / 2, y: 0, width: step, height: Hh, class: "gl-pin" }));
+      if (p) svg.appendChild(svgEl("rect", { x: x(s) - width / 2, y: 0, width: width, height: Hh, class: "gl-pin" }));
     });
-    if (lo < 0 && hi > 0) svg.appendChild(svgEl("line", { x1: 0, x2: W, y1: y(0), y2: y(0), class: "gl-zero" }));
+    const yTicks = ticks(lo, hi, range ? (hi - lo) / 2 : tickStep(lo, hi, 4));
+    yTicks.forEach(function (v) {
+      svg.appendChild(svgEl("line", { x1: 0, x2: W, y1: y(v), y2: y(v), class: v === 0 ? "gl-zero" : "gl-grid" }));
+    });
+    const xTicks = ticks(0, T - 1, Math.max(1, tickStep(0, T - 1, 6)));
+    xTicks.forEach(function (s) { svg.appendChild(svgEl("line", { x1: x(s), x2: x(s), y1: Hh - 5, y2: Hh, class: "gl-tick" })); });
     svg.appendChild(svgEl("line", { x1: x(t), x2: x(t), y1: 0, y2: Hh, class: "gl-now" }));
     const path = function (values) {
       let d = "", pen = false;
@@ -891,9 +1018,23 @@
     svg.appendChild(svgEl("path", { d: path(free), class: "gl-free" }));
     svg.appendChild(svgEl("path", { d: path(clamped), class: "gl-clamped" }));
     const at = function (v) { return isFinite(v[t]) ? v[t].toFixed(3) : "none"; };
-    svg.setAttribute("aria-label", title + " over " + T + " steps; at step " + t + ": free " + at(free) + ", clamped " + at(clamped) + ".");
-    const span = range ? range[0] + " to " + range[1] : lo.toFixed(2) + " to " + hi.toFixed(2);
-    return el("figure", { class: "gl-figure" }, [el("figcaption", { text: title + " (" + span + ")" }), svg]);
+    svg.setAttribute("aria-label", title + " over " + T + " steps (values " + number(lo) + " to " + number(hi) + "); at step " + t + ": free " + at(free) + ", clamped " + at(clamped) + ".");
+    const labels = function (cls, values, place, text) {
+      const box = el("div", { class: cls, "aria-hidden": "true" });
+      values.forEach(function (v) {
+        const label = el("span", { text: text(v) });
+        label.style.setProperty("--gl-at", (100 * place(v)).toFixed(2) + "%");
+        box.appendChild(label);
+      });
+      return box;
+    };
+    const plot = el("div", { class: "gl-plot" }, [
+      labels("gl-y", yTicks, function (v) { return y(v) / Hh; }, number),
+      svg,
+      labels("gl-x", xTicks, function (s) { return x(s) / W; }, String),
+      el("div", { class: "gl-x-title", "aria-hidden": "true", text: "step" }),
+    ]);
+    return el("figure", { class: "gl-figure" }, [el("figcaption", { text: title }), plot]);
   }
 
   function drawPrediction(cfg, last, t) {

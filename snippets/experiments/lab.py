@@ -368,6 +368,18 @@ def at_step(gate: str, units, value: float, step: int) -> list[dict]:
     return [{"gate": gate, "unit": int(u), "from": step, "to": step + 1, "value": value} for u in units]
 
 
+def wipe(units, step: int = 1) -> list[dict]:
+    r"""Clamps that wipe an LSTM's memory at `step`: every forget gate and every input gate of `units` at 0.
+
+    $$c_t = f_t \odot c_{t-1} + i_t \odot g_t = 0, \qquad h_t = o_t \odot \tanh(c_t) = 0$$
+
+    With every unit wiped, the state after `step` is the zero state the model starts from, whatever
+    it read before: at step 1, right after the subject, the answer at the query can no longer depend
+    on the subject, on any trained network.
+    """
+    return at_step("i", units, 0.0, step) + at_step("f", units, 0.0, step)
+
+
 def recall_sequences(gap: int, n: int) -> tuple[Tensor, Tensor]:
     """The validation sequences of the recall task at `gap` (token ids) and their subjects.
 
@@ -394,6 +406,7 @@ def recall_experiments(lab: Lab, cell: str, gap: int, units: list[int], config: 
             "latch": lambda g: over_gap("i", every, 0.0, g) + over_gap("f", every, 1.0, g),
             "output_closed": lambda g: over_gap("o", every, 0.0, g),
             "carrying_forget": lambda g: over_gap("f", units, 0.0, g),
+            "wiped": lambda g: wipe(every),
         }
     else:
         clamps = {
@@ -446,38 +459,82 @@ def recall_presets(lab: Lab, gap: int, config: GateLabConfig) -> list[dict]:
 # --------------------------------------------------------------------------------------
 
 
+def answer_changing_example(lab: Lab, clamp: list[dict], presets: list[dict], gap: int, n: int) -> tuple[int, list]:
+    """The example a set-up shows its effect on: the first sequence at `gap` whose subject the free model
+    names at the query and the model with `clamp` does not, among `presets` first, then among the `n`
+    validation sequences. Returns its index in the presets, and the presets (with the sequence added,
+    labelled, when it is not one of them).
+
+    A clamp that makes the answer independent of the subject (`wipe`) leaves it right on about one
+    sequence in `n_subjects`, by chance: the search, not the first sequence, is what makes the example
+    change its answer on any trained network."""
+    ids, _ = recall_sequences(gap, n)
+    texts = [p["text"] for p in presets if p["gap"] == gap] + [
+        "".join(lab.vocab[i] for i in row) for row in ids.tolist()
+    ]
+    batch = torch.tensor([lab.encode(t) for t in texts])  # every text at `gap` has gap + 2 tokens
+    subject = torch.tensor([lab.outputs.index(t[0]) for t in texts])
+    free, clamped = (lab.run(batch, c)[:, -1].argmax(-1) for c in ([], clamp))
+    found = ((free == subject) & (clamped != subject)).nonzero()
+    if not len(found):
+        raise ValueError(
+            f"answer_changing_example: expected a sequence at gap {gap} whose answer the clamp changes, "
+            f"got none among {len(texts)} (the free model names {int((free == subject).sum())} of them)"
+        )
+    text = texts[int(found[0])]
+    known = [p["text"] for p in presets]
+    if text in known:
+        return known.index(text), presets
+    label = f"a validation sequence, gap {gap}, whose answer the first set-up changes"
+    return len(presets), [*presets, {"gap": gap, "text": text, "label": label}]
+
+
+def longest(presets: list) -> int:
+    """The index of the recall example at the longest gap (the first of them)."""
+    return max(range(len(presets)), key=lambda k: (presets[k]["gap"], -k))
+
+
 def guided_setups(out: dict) -> dict[str, dict]:
     """What each "try this" step of the page sets: the model, the example (an index into the model's
     presets), the clamps (`units` a list or `"all"`), and the step and token whose probability it
-    reads (the closing quote; the subject at the query)."""
+    reads (the closing quote; the subject at the query). The first, `lstm-wipe`, is the one the lab
+    opens with: its example is one whose answer it changes (`answer_changing_example`)."""
     strings = out["experiments"]["strings"]
     line, close = strings["preset"]["line"], strings["preset"]["close"]
     whole = lambda unit: [{"gate": "f", "units": [unit], "value": 0.0, "from": 0, "to": len(line)}]  # noqa: E731
-    setups = {
-        "string-correlation": {"model": "char", "preset": 0, "clamps": whole(strings["units"]["correlation"]["unit"])},
-        "string-cause": {"model": "char", "preset": 0, "clamps": whole(strings["cause"])},
+    setups = {"lstm-wipe": None}  # first: the key order is the order the page's configuration lists them
+    setups["string-correlation"] = {
+        "model": "char",
+        "preset": 0,
+        "clamps": whole(strings["units"]["correlation"]["unit"]),
     }
-    for setup in setups.values():
-        setup.update(step=close - 1, target=line[close])
-    for cell, steps in (("lstm", ("output", "input", "latch")), ("gru", ("frozen", "replaced"))):
+    setups["string-cause"] = {"model": "char", "preset": 0, "clamps": whole(strings["cause"])}
+    for key in ("string-correlation", "string-cause"):
+        setups[key].update(step=close - 1, target=line[close])
+
+    def every(gate: str, value: float, start: int, stop: int) -> dict:
+        return {"gate": gate, "units": "all", "value": value, "from": start, "to": stop}
+
+    for cell, steps in (("lstm", ("wipe", "output", "input", "latch")), ("gru", ("frozen", "replaced"))):
         name = f"recall-{cell}"
         presets = out["presets"][name]
         for step in steps:
-            k = len(presets) - 1 if step == "frozen" else 0  # the longest gap shows what freezing does
+            # the longest gap shows what freezing does; the wipe, an example whose answer it changes
+            k = (
+                longest(presets)
+                if step == "frozen"
+                else out["experiments"][name]["wipe_example"]
+                if step == "wipe"
+                else 0
+            )
             gap, text = presets[k]["gap"], presets[k]["text"]
-            gap_clamp = lambda gate, value, gap=gap: {
-                "gate": gate,
-                "units": "all",
-                "value": value,
-                "from": 1,
-                "to": gap + 1,
-            }  # noqa: E731
             clamps = {
-                "output": [gap_clamp("o", 0.0)],
-                "input": [gap_clamp("i", 0.0)],
-                "latch": [gap_clamp("i", 0.0), gap_clamp("f", 1.0)],
-                "frozen": [gap_clamp("z", 1.0)],
-                "replaced": [{"gate": "z", "units": "all", "value": 0.0, "from": 1, "to": 2}],
+                "wipe": [every("i", 0.0, 1, 2), every("f", 0.0, 1, 2)],
+                "output": [every("o", 0.0, 1, gap + 1)],
+                "input": [every("i", 0.0, 1, gap + 1)],
+                "latch": [every("i", 0.0, 1, gap + 1), every("f", 1.0, 1, gap + 1)],
+                "frozen": [every("z", 1.0, 1, gap + 1)],
+                "replaced": [every("z", 0.0, 1, 2)],
             }[step]
             setups[f"{cell}-{step}"] = {
                 "model": name,
@@ -560,6 +617,12 @@ def _measure(config: GateLabConfig, models: dict, units_result: dict) -> dict:
             **recall_experiments(labs[name], cell, model["gap"], carrying, config),
         }
         out["presets"][name] = recall_presets(labs[name], model["gap"], config)
+        if cell == "lstm":  # the lab's opening set-up wipes the memory: an example whose answer that changes
+            every = range(model["state_dict"]["rnn.weight_hh_l0"].shape[1])
+            k, out["presets"][name] = answer_changing_example(
+                labs[name], wipe(every), out["presets"][name], model["gap"], config.n_sequences
+            )
+            out["experiments"][name]["wipe_example"] = k
         out["fidelity"][name] = {
             "trained_accuracy": _trained_accuracy(model["state_dict"], model["gap"], config.n_sequences),
             "exported_accuracy": out["experiments"][name]["accuracy"]["free"][0],

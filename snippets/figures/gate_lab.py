@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from snippets.experiments.lab import longest
 from snippets.figures import Claim
 
 FEATURES = {  # the real-text page's features, as the unit menu names them
@@ -70,12 +71,19 @@ def preset_options(name: str, presets: list) -> list[dict]:
     if name == "char":
         labels = ["a line with a string (validation file)", "a method", "a raised error"]
         return [{"label": label, "text": text} for label, text in zip(labels, presets)]
-    return [{"label": f"a validation sequence, gap {p['gap']}", "text": p["text"]} for p in presets]
+    return [{"label": p.get("label", f"a validation sequence, gap {p['gap']}"), "text": p["text"]} for p in presets]
+
+
+# The set-up the lab opens with: every forget and input gate of the recall LSTM at 0 right after the
+# subject. It changes the answer on any trained network (the state after it is the zero state, so the
+# answer cannot depend on the subject), on an example chosen for it (`lab.answer_changing_example`).
+OPENING = "lstm-wipe"
 
 
 def lab_config(result: dict | None = None) -> dict:
     """What the page gives gatelab.js: per model its cell, weights URL (next to the page), vocabulary,
-    read-out labels, gates, size, unit menu and examples; and the guided experiments' settings."""
+    read-out labels, gates, size, unit menu and examples; the guided experiments' settings; and
+    `opening`, the set-up the lab applies when the page loads (when the result has it)."""
     r = _result(result)
     models = {}
     for name, exported in r["models"].items():
@@ -92,7 +100,10 @@ def lab_config(result: dict | None = None) -> dict:
             "presets": preset_options(name, r["presets"][name]),
         }
     setups = {key: {k: v for k, v in s.items() if k != "outcome"} for key, s in r["setups"].items()}
-    return {"models": models, "setups": setups}
+    config = {"models": models, "setups": setups}
+    if OPENING in setups:
+        config["opening"] = OPENING
+    return config
 
 
 def lab_html(result: dict | None = None) -> str:
@@ -170,12 +181,16 @@ def _recall_facts(r: dict, name: str, steps: tuple[str, ...]) -> dict:
         out[f"{step}_p_free"], out[f"{step}_p"] = f"{o['free']['p_target']:.2f}", f"{o['clamped']['p_target']:.2f}"
         out[f"{step}_top"], out[f"{step}_p_top"] = o["clamped"]["top"], f"{o['clamped']['p_top']:.2f}"
     presets = r["presets"][name]
-    out["short"], out["long_text"] = presets[0]["text"], presets[-1]["text"]
+    out["short"], out["long_text"] = presets[0]["text"], presets[longest(presets)]["text"]
+    if "wipe_example" in e:  # the opening set-up's example: the first whose answer the wipe changes
+        text = presets[e["wipe_example"]]["text"]
+        out["wipe_text"], out["wipe_subject"] = text, text[0]
     out["subject"] = presets[0]["text"][0]
     out["units"] = ", ".join(map(str, r["units"][name]["groups"]["carrying"]))
     outputs = r["models"][name]["outputs"]
     out["subjects"] = f"{outputs[0]} to {outputs[-1]}"
     out["chance"] = _percent(1 / len(outputs))
+    out["n_subjects"] = str(len(outputs))
     out["sequences"] = str(config().n_sequences)
     out["hidden"] = str(r["models"][name]["hidden_size"])
     out["query_step"], out["long_query_step"] = str(e["gap"] + 1), str(e["gaps"][-1] + 1)
@@ -195,7 +210,7 @@ def carrying_keep_most(e: dict) -> bool:
 
 def lstm_facts(result: dict | None = None) -> dict:
     """The recall LSTM's numbers, as text: accuracies at each gap per clamp, and the examples' outcomes."""
-    return _recall_facts(_result(result), "recall-lstm", ("output", "input", "latch"))
+    return _recall_facts(_result(result), "recall-lstm", ("wipe", "output", "input", "latch"))
 
 
 def gru_facts(result: dict | None = None) -> dict:
@@ -239,6 +254,7 @@ def units_table(result: dict | None = None) -> str:
 ROWS = {
     "recall-lstm": {
         "free": "free",
+        "wiped": "forget and input gates at 0 at step 1 only",
         "output_closed": "output gates at 0",
         "input_closed": "input gates at 0",
         "latch": "input gates at 0, forget gates at 1",
