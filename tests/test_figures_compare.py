@@ -186,3 +186,32 @@ def test_flattening_reads_the_fall_over_the_last_quarter():
     mean = result["cells"]["gru"]["val_loss"]["mean"]  # 1.2 down to 0.2 in 7 equal steps
     # the last quarter of 80 steps starts at step 60: index 5
     assert compare.flattening(result, "gru") == pytest.approx((mean[5] - mean[7]) / math.log(2))
+
+
+# -- verdicts: the GRU against the better LSTM, each worded by its test ---------------------------
+
+
+def _statuses(result: dict, solved: dict) -> dict:
+    for model, k in solved.items():
+        status = result["cells"][model]["status"]
+        result["cells"][model]["status"] = ["solved"] * k + ["budget"] * (len(status) - k)
+    return result
+
+
+def test_the_adding_verdict_takes_the_better_lstm_and_words_fishers_test():
+    five = fake_result({m: [0.5] * 5 for m in ("lstm", "lstm_fb1", "gru")})
+    row = compare._adding_verdict(_statuses(five, {"lstm": 0, "lstm_fb1": 1, "gru": 5}))
+    assert row["lstm_name"] == "LSTM, forget bias 1" and row["gru"] == "5 of 5" and row["lstm"] == "1 of 5"
+    assert row["sign"] == 1 and row["verdict"].startswith("more often (one-sided Fisher exact test, p = 0.024")
+    tie = compare._adding_verdict(_statuses(five, {"lstm": 5, "lstm_fb1": 5, "gru": 5}))
+    assert tie["lstm_name"] == "LSTM, forget bias 1" and (tie["sign"], tie["verdict"]) == (0, "equally often")
+
+
+def test_a_value_verdict_follows_which_way_is_better():
+    result = fake_result({"lstm": [2.3] * 5, "lstm_fb1": [2.2, 2.21, 2.22, 2.23, 2.24], "gru": [2.4] * 5})
+    # fewer bits are better: the better LSTM is forget bias 1, and the GRU's higher bits count against it
+    bits = compare._value_verdict(result, "test_loss", "{:.2f}", higher_is_better=False)
+    assert bits["lstm_name"] == "LSTM, forget bias 1" and bits["lstm"] == "2.22" and bits["sign"] == -1
+    assert bits["verdict"] == "higher (one-sided exact Mann-Whitney test, p = 0.004)"
+    share = compare._value_verdict(result, "test_loss", "{:.2f}", higher_is_better=True)
+    assert share["lstm_name"] == "LSTM" and share["sign"] == 1

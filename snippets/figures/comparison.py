@@ -564,6 +564,11 @@ def recall_facts() -> dict:
             out[f"{m}_{gap}"] = str(_solved_counts(r["by_gap"], gap, m))
             out[f"{m}_{gap}_mean"] = f"{statistics.fmean(acc):.2f}"
             out[f"{m}_{gap}_best"] = f"{max(acc):.2f}"
+    gap = str(max(r["gaps"]))
+    rnn, lstm = _solved_counts(r["by_gap"], gap, "rnn"), max(_solved_counts(r["by_gap"], gap, m) for m in LSTMS)
+    n = len(r["seeds"])
+    out[f"rnn_vs_lstms_{gap}"] = compare_counts(rnn, n, lstm, n).text
+    out[f"rnn_not_behind_{gap}"] = compare_counts(rnn, n, lstm, n).sign >= 0
     out.update(_latch_facts(r))
     out.update(_closing_facts(r))
     return out

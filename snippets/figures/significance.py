@@ -78,7 +78,9 @@ def compare_counts(
 ) -> Comparison:
     """`k1` of `n1` against `k2` of `n2`, by Fisher's one-sided exact test each way, in words:
     "more often (one-sided Fisher exact test, p = 0.004)", "less often (…)", or "not significantly
-    more or less often at this number of runs (…, p = 0.083)"."""
+    more or less often at this number of runs (…, p = 0.083)", or "equally often"."""
+    if k1 * n2 == k2 * n1:
+        return Comparison(0, "equally often")
     return _compare(
         fisher_greater(k1, n1, k2, n2), fisher_greater(k2, n2, k1, n1), more, less, "one-sided Fisher exact test", alpha
     )
