@@ -154,10 +154,16 @@ class _CellBase(nn.Module):
         return hx if batched else hx.unsqueeze(0)
 
 
+def _equations(step: Callable) -> str:
+    """The display equations ($$ ... $$) of a step function's docstring, which its cell's docstring
+    reuses: the rest of it (clamp, what the step returns) is not true of the cell."""
+    doc = step.__doc__
+    start = doc.rindex("\n", 0, doc.index("$$")) + 1
+    return doc[start : doc.rindex("$$") + 2]  # indented as in the step's docstring; getdoc dedents
+
+
 class RNNCell(_CellBase):
-    __doc__ = (
-        "Elman RNN cell, a drop-in for `torch.nn.RNNCell`: `h' = cell(x, h)`.\n\n" + rnn_step.__doc__.split("\n", 2)[2]
-    )
+    __doc__ = "Elman RNN cell, a drop-in for `torch.nn.RNNCell`: `h' = cell(x, h)`.\n\n" + _equations(rnn_step)
     num_gates = 1
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None) -> None:
@@ -175,10 +181,7 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    __doc__ = (
-        "LSTM cell, a drop-in for `torch.nn.LSTMCell`: `h', c' = cell(x, (h, c))`.\n\n"
-        + lstm_step.__doc__.split("\n", 2)[2]
-    )
+    __doc__ = "LSTM cell, a drop-in for `torch.nn.LSTMCell`: `h', c' = cell(x, (h, c))`.\n\n" + _equations(lstm_step)
     num_gates = 4
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
@@ -196,7 +199,7 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    __doc__ = "GRU cell, a drop-in for `torch.nn.GRUCell`: `h' = cell(x, h)`.\n\n" + gru_step.__doc__.split("\n", 2)[2]
+    __doc__ = "GRU cell, a drop-in for `torch.nn.GRUCell`: `h' = cell(x, h)`.\n\n" + _equations(gru_step)
     num_gates = 3
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

@@ -428,7 +428,7 @@ _ARGS = """
     **Args** (as `torch.nn`'s)
 
     - `input_size`: features of the input $x_t$.
-    - `hidden_size`: features of the hidden state $h_t$ (and of $c_t$).
+    - `hidden_size`: features of the hidden state $h_t${cell}.
     - `num_layers`: stacked layers; layer $k > 1$ reads the output of layer $k - 1$.
     {extra}- `bias`: whether the layers have the biases $b_{{ih}}$, $b_{{hh}}$.
     - `batch_first`: input and output as (batch, time, features) instead of (time, batch, features).
@@ -442,7 +442,7 @@ _ARGS = """
       or a `PackedSequence`.
     - `hx`: {hx} zeros if not given.
     - `return_gates`: also return the traces.
-    - `clamp`: gates to pin, a list of dicts `{{"gate", "unit", "from", "to", "value"}}` (see `snippets.layers`).
+    - `clamp`: {clamp}
 
     **Outputs**: `output, {h_n}`, and `traces` with `return_gates=True`
 
@@ -453,10 +453,21 @@ _ARGS = """
 """
 
 
-def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False) -> str:
-    """The Args, Inputs and Outputs of a sequence module's docstring; `names` lists its traces."""
+_CLAMP = """gates to pin, a list of dicts such as
+      `{{"gate": "{gate}", "unit": 3, "from": 5, "to": 20, "value": 1.0}}`: unit 3 of that gate is 1.0 at
+      steps 5 to 19 (input order, `to` excluded), set before the gate is used, so everything after it
+      is recomputed; `"layer"` and `"direction"` are optional (default 0). Gates: {gates}."""
+_NO_CLAMP = "not taken: the RNN has no gate to pin (`clamp=` raises `RNNInputError`)."
+
+
+def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False, gates: tuple = (), pin: str = "") -> str:
+    """The Args, Inputs and Outputs of a sequence module's docstring; `names` lists its traces,
+    `gates` the gates `clamp` may pin (none: the RNN), `pin` the one its example pins."""
+    clamp = _CLAMP.format(gates=", ".join(f"`{g}`" for g in gates), gate=pin) if gates else _NO_CLAMP
     if lstm:
         return _ARGS.format(
+            cell=" (and of the cell state $c_t$)",
+            clamp=clamp,
             extra="",
             projection="- `proj_size`: if > 0, $h_t$ is projected to this size by $W_{hr}$.\n    ",
             hx="the pair $(h_0, c_0)$, each (num_layers * D, B, size): proj_size (or hidden_size) for $h$;",
@@ -466,6 +477,8 @@ def _arguments(names: str, nonlinearity: bool = False, lstm: bool = False) -> st
             names=names,
         )
     return _ARGS.format(
+        cell="",
+        clamp=clamp,
         extra='- `nonlinearity`: `"tanh"` or `"relu"`.\n    ' if nonlinearity else "",
         projection="",
         hx="$h_0$, (num_layers * D, B, hidden_size), or 2-D for unbatched input;",
@@ -559,7 +572,9 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t) \quad \text{or, with a projection,} \quad h_t = W_{hr}\,(o_t \odot \tanh(c_t))
     \end{aligned}
     $$
-    """ + _arguments("the gates `i`, `f`, `g`, `o` and the states `h`, `c`", lstm=True)
+    """ + _arguments(
+        "the gates `i`, `f`, `g`, `o` and the states `h`, `c`", lstm=True, gates=("i", "f", "g", "o"), pin="f"
+    )
 
     mode = "LSTM"
     step = staticmethod(lstm_step)
@@ -577,7 +592,7 @@ class GRU(_NoProjection):
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}
     $$
-    """ + _arguments("the gates `r`, `z`, `n` and the state `h`")
+    """ + _arguments("the gates `r`, `z`, `n` and the state `h`", gates=("r", "z", "n"), pin="z")
 
     mode = "GRU"
     step = staticmethod(gru_step)
