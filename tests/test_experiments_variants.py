@@ -93,9 +93,6 @@ def test_same_weights_small_config():
 @pytest.mark.parametrize(
     "claim",
     [
-        fv.fresh_keep_does_not_decide,
-        fv.drift_direction_predicts_learning,
-        fg.both_forms_learn,
         fg.forms_differ_but_agree_with_reset_open,
     ],
 )

@@ -241,5 +241,5 @@ def test_region_claims_follow_the_bits():
     assert text.code_is_predicted_best(units).holds and text.every_region_beats_unigram(units).holds
     units["regions"]["in_comment"]["bpc"] = 1.4
     assert not text.code_is_predicted_best(units).holds
-    units["regions"]["in_comment"]["bpc"] = 2.7
+    units["regions"]["in_comment"]["bpc"] = 4.8  # unigram 5.2: below it, but by less than a tenth
     assert not text.every_region_beats_unigram(units).holds

@@ -207,7 +207,6 @@ PAGE_CLAIMS = [
     L.high_bias_gradient_grows,
     L.candidate_loop_carries_the_extra,
     L.lstm_outlasts_the_rnn,
-    L.adding_lstm_solves_and_rnn_does_not,
     L.tanh_candidate_stays_bounded,
     L.relu_writes_grow_with_the_input,
     B.hand_written_equals_autograd,

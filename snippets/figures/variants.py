@@ -12,8 +12,8 @@ import statistics
 
 from matplotlib.figure import Figure
 
-from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
-from snippets.figures.significance import compare_counts
+from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, theme
+from snippets.figures.significance import compare_counts, compare_values
 
 # Names a reader of the papers would recognise, for the models of `experiments.lstm_variants`
 # and `experiments.gru_forms`.
@@ -261,10 +261,9 @@ def variants_facts() -> dict:
     result = lstm_variants()
     drift = keep_drift(result)
     out = {**budget_facts(result), "n": str(len(result["seeds"]))}
-    for direction, reached in drift_outcomes(result).items():
-        out[f"{direction}_runs"], out[f"{direction}_solved"] = str(len(reached)), str(sum(reached))
     n = len(result["seeds"])
     out["fb1_vs_fb0"] = compare_counts(solved(result, "lstm_fb1"), n, solved(result, "lstm"), n).text
+    out.update(_first_facts(result), **_fresh_keep_facts(result, drift), **_drift_facts(result))
     for model, data in result["cells"].items():
         out[f"{model}_solved"] = str(solved(result, model))
         steps = [s for s, st in zip(data["steps_run"], data["status"]) if st == "solved"]
@@ -277,70 +276,62 @@ def variants_facts() -> dict:
     return out
 
 
-def _drift_signs(result: dict) -> dict:
-    drift = keep_drift(result)
-    return {m: [x for x in d["per_seed"] if x is not None] for m, d in drift.items()}
-
-
-def fresh_keep_does_not_decide() -> Claim:
-    """Among the models whose keep gate starts near 0.5 (a fresh gate between 0.4 and 0.6), at least
-    one reached the target on most seeds and at least one on none: the initial keep value does not
-    decide who learns."""
-    from snippets.experiments import lstm_variants
-
-    result = lstm_variants()
-    drift = keep_drift(result)
-    n = len(result["seeds"])
-    near = {m: solved(result, m) for m, d in drift.items() if 0.4 < d["initial_gate"] < 0.6}
-    holds = any(2 * k > n for k in near.values()) and any(k == 0 for k in near.values())
-    return Claim(
-        holds, "; ".join(f"{LABELS[m]}: keep ≈ {drift[m]['initial_gate']:.2f}, solved {k}/{n}" for m, k in near.items())
-    )
-
-
 DRIFT = 0.1  # a keep-gate bias that moved by more than this while at chance has clearly moved
 
 
-def drift_outcomes(result: dict) -> dict[str, list[bool]]:
+def drift_runs(result: dict) -> dict[str, list[tuple[str, bool]]]:
     """Per direction ("fell", "rose"), one entry per run whose keep-gate bias moved by more than
-    `DRIFT` that way while at chance: whether the run reached the target."""
-    out: dict[str, list[bool]] = {"fell": [], "rose": []}
+    `DRIFT` that way while at chance: its model, and whether the run reached the target."""
+    out: dict[str, list[tuple[str, bool]]] = {"fell": [], "rose": []}
     for model, d in keep_drift(result).items():
         for value, status in zip(d["per_seed"], result["cells"][model]["status"]):
             if value is not None and abs(value) > DRIFT:
-                out["fell" if value < 0 else "rose"].append(status == "solved")
+                out["fell" if value < 0 else "rose"].append((model, status == "solved"))
     return out
 
 
-def drift_direction_predicts_learning() -> Claim:
-    """Run by run, over every model with a keep gate: at least three quarters of the runs whose
-    keep-gate bias rose by more than 0.1 while at chance reached the target, and at most a quarter
-    of the runs whose bias fell by more than 0.1; both kinds of run occur."""
-    from snippets.experiments import lstm_variants
-
-    runs = drift_outcomes(lstm_variants())
-    fell, rose = runs["fell"], runs["rose"]
-    holds = bool(fell) and bool(rose) and 4 * sum(rose) >= 3 * len(rose) and 4 * sum(fell) <= len(fell)
-    return Claim(
-        holds,
-        f"bias fell by more than {DRIFT}: {sum(fell)} of {len(fell)} runs reached the target; "
-        f"rose by more than {DRIFT}: {sum(rose)} of {len(rose)}",
-    )
+def _steps_to_target(result: dict, model: str) -> list[int | None]:
+    data = result["cells"][model]
+    return [s if st == "solved" else None for s, st in zip(data["steps_run"], data["status"])]
 
 
-def lstm1997_learns_first() -> Claim:
-    """The 1997 cell reached the target on every seed, and its slowest seed was faster than the
-    fastest seed of every other variant."""
-    from snippets.experiments import lstm_variants
-
-    result = lstm_variants()
-    cells = result["cells"]
-    mine = cells["lstm1997"]["steps_run"]
-    others = {
-        m: [s for s, st in zip(d["steps_run"], d["status"]) if st == "solved"] or [math.inf]
-        for m, d in cells.items()
-        if m != "lstm1997"
+def _first_facts(result: dict) -> dict:
+    """The 1997 cell's updates to the target against each other variant's, seed by seed (exact
+    Mann-Whitney tests): which it beat significantly, and whether it beat all ("first")."""
+    mine = _steps_to_target(result, "lstm1997")
+    tests = {m: compare_values(mine, _steps_to_target(result, m)) for m in result["cells"] if m != "lstm1997"}
+    beaten = [m for m, c in tests.items() if c.sign < 0]
+    return {
+        "lstm1997_first": len(beaten) == len(tests),
+        "lstm1997_versus": "; ".join(
+            f"{LABELS[m]}: {c.text.replace('lower', 'fewer').replace('higher', 'more')}" for m, c in tests.items()
+        ),
     }
-    holds = solved(result, "lstm1997") == len(result["seeds"]) and max(mine) < min(min(v) for v in others.values())
-    fastest = {m: min(v) for m, v in others.items()}
-    return Claim(holds, f"1997 cell {mine}; fastest solved seed of the others: {fastest}")
+
+
+def _fresh_keep_facts(result: dict, drift: dict) -> dict:
+    """The models whose keep gate starts near 0.5, and whether the one that solved most did so
+    significantly more often than the one that solved least (Fisher's exact test)."""
+    n = len(result["seeds"])
+    near = sorted((m for m, d in drift.items() if 0.4 < d["initial_gate"] < 0.6), key=lambda m: solved(result, m))
+    if len(near) < 2:
+        return {"fresh_differ": False, "fresh_versus": "fewer than two models start near 0.5"}
+    low, high = near[0], near[-1]
+    comparison = compare_counts(solved(result, high), n, solved(result, low), n)
+    return {
+        "fresh_differ": comparison.sign > 0,
+        "fresh_versus": f"the {LABELS[high]} reached it {comparison.text} than the {LABELS[low]}",
+    }
+
+
+def _drift_facts(result: dict) -> dict:
+    """Per direction of the keep-gate drift: how many runs, how many reached the target, which models
+    they belong to; and whether the direction is only the model's (every model's runs moved one
+    way), in which case the counts cannot tell the drift's effect from the architecture's."""
+    runs = drift_runs(result)
+    out = {}
+    for direction, found in runs.items():
+        out[f"{direction}_runs"], out[f"{direction}_solved"] = str(len(found)), str(sum(r for _, r in found))
+        out[f"{direction}_models"] = ", ".join(LABELS[m] for m in sorted({m for m, _ in found})) or "none"
+    out["drift_confounded"] = not ({m for m, _ in runs["fell"]} & {m for m, _ in runs["rose"]})
+    return out
