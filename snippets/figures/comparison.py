@@ -699,7 +699,7 @@ def verdict_facts() -> dict:
     updates to the adding problem's threshold, the GRU's against both LSTMs' seeds together, and
     at gap 20 of recall the LSTM at forget bias 3 against the other two."""
     results = _results()
-    out = {"n": str(len(results["adding"]["seeds"]))}
+    out = {"n": str(len(results["adding"]["seeds"])), "adding_target": f"{results['adding']['train']['target_loss']:g}"}
     rows = {
         "adding": _adding_verdict(results["adding"]),
         "copy": _value_verdict(results["copy"], "test_accuracy", "{:.0%}", higher_is_better=True),
@@ -758,7 +758,7 @@ def _updates_verdict(r: dict) -> dict:
 
     steps = ex.steps_to_threshold(r, _thresholds(r, "adding"))  # None: never got there
     lstms = steps["lstm"] + steps["lstm_fb1"]
-    return {"updates_verdict": compare_values(steps["gru"], lstms, lower="fewer", higher="more").text}
+    return {"updates_verdict": compare_values(steps["gru"], lstms, lower="fewer updates", higher="more updates").text}
 
 
 def _forget_bias_verdict(r: dict, gap: str = "20") -> dict:

@@ -299,13 +299,14 @@ def _first_facts(result: dict) -> dict:
     """The 1997 cell's updates to the target against each other variant's, seed by seed (exact
     Mann-Whitney tests): which it beat significantly, and whether it beat all ("first")."""
     mine = _steps_to_target(result, "lstm1997")
-    tests = {m: compare_values(mine, _steps_to_target(result, m)) for m in result["cells"] if m != "lstm1997"}
-    beaten = [m for m, c in tests.items() if c.sign < 0]
+    tests = {
+        m: compare_values(mine, _steps_to_target(result, m), lower="fewer updates", higher="more updates")
+        for m in result["cells"]
+        if m != "lstm1997"
+    }
     return {
-        "lstm1997_first": len(beaten) == len(tests),
-        "lstm1997_versus": "; ".join(
-            f"{LABELS[m]}: {c.text.replace('lower', 'fewer').replace('higher', 'more')}" for m, c in tests.items()
-        ),
+        "lstm1997_first": all(c.sign < 0 for c in tests.values()),
+        "lstm1997_versus": "; ".join(f"against the {LABELS[m]}, {c.text}" for m, c in tests.items()),
     }
 
 
@@ -320,7 +321,7 @@ def _fresh_keep_facts(result: dict, drift: dict) -> dict:
     comparison = compare_counts(solved(result, high), n, solved(result, low), n)
     return {
         "fresh_differ": comparison.sign > 0,
-        "fresh_versus": f"the {LABELS[high]} reached it {comparison.text} than the {LABELS[low]}",
+        "fresh_versus": f"against the {LABELS[low]}, the {LABELS[high]} reached it {comparison.text}",
     }
 
 
