@@ -162,6 +162,29 @@ def test_importing_snippets_loads_no_machinery_and_the_fast_switch_loads_on_firs
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
 
 
+def test_the_compiled_path_hands_the_compiler_to_the_loops_that_do_not_import_it(monkeypatch):
+    """bptt no longer imports compiled (the circle): the switch passes `compiled.compiled` in, and the
+    backward keeps what its forward was given. Here a recorder stands in for torch.compile."""
+    import torch
+
+    from snippets import fast
+    from snippets.fast import bptt, compiled
+
+    asked = []
+    monkeypatch.setattr(compiled, "compiled", lambda loop: asked.append(loop.__name__) or loop)
+    torch.manual_seed(0)
+    lstm, x = snippets.LSTM(3, 4), torch.randn(5, 2, 3)
+    with fast.use("bptt"):
+        expected = torch.autograd.grad(lstm(x)[0].sum(), lstm.weight_hh_l0)
+    assert asked == []
+    with fast.use("compiled"):
+        out = lstm(x)[0]
+    assert asked == ["lstm_forward"]
+    assert torch.equal(torch.autograd.grad(out.sum(), lstm.weight_hh_l0)[0], expected[0])  # after the block
+    assert asked == ["lstm_forward", "lstm_backward"] and "snippets.fast.compiled" not in GRAPH["snippets.fast.bptt"]
+    assert bptt.TWINS[snippets.lstm_step] is bptt.lstm_layer
+
+
 def test_the_tree_has_the_layout_the_readme_maps():
     top = {p.name for p in PACKAGE.iterdir() if not p.name.startswith("__")}
     assert {"fast", "experiments", "figures", "site", "bench"} <= top
