@@ -5,6 +5,7 @@ lies in $(-1, 1)$ whatever the input, so $|c_t| \le |c_{t-1}| + 1$, and addition
 cancel. With a ReLU candidate an addition is never negative and grows with the pre-activation, so
 with the input. `cell_state_growth` runs a random LSTM with either candidate and records how large
 $|c_t|$ gets and how many units end up where $\tanh(c_t)$ is flat (so $h_t$ no longer follows $c_t$).
+Its step is `snippets.cells.lstm_step` itself, given the candidate's function (`candidate=`).
 """
 
 from __future__ import annotations
@@ -15,35 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from snippets.cells import lstm_step
 from snippets.errors import check_size
 
 CANDIDATES: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "relu": torch.relu}
 
 # Where tanh is flat: tanh'(3) = 1 - tanh(3)^2 < 0.01, so h_t = o_t tanh(c_t) barely follows c_t.
 SATURATED = 3.0
-
-
-def lstm_step_with_candidate(
-    xw: Tensor,
-    h: Tensor,
-    c: Tensor,
-    weight_hh: Tensor,
-    bias_hh: Tensor | None,
-    candidate: Callable[[Tensor], Tensor] = torch.tanh,
-):
-    r"""`snippets.cells.lstm_step` (no projection) with the candidate's nonlinearity $\phi$ as an argument.
-
-    $$
-    g_t = \phi(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), \qquad \phi \in \{\tanh, \mathrm{ReLU}\}
-    $$
-
-    and the other five equations unchanged. Returns `(h, c)` and `(i, f, g, o)`.
-    """
-    i, f, g, o = (xw + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), candidate(g), torch.sigmoid(o)
-    c = f * c + i * g
-    h = o * torch.tanh(c)
-    return (h, c), (i, f, g, o)
 
 
 @torch.no_grad()
@@ -74,6 +53,7 @@ def cell_state_growth(
         raise ValueError(f"cell_state_growth: expected input_scale > 0, got {input_scale!r}")
     for name, value in (("steps", steps), ("hidden_size", hidden_size), ("input_size", input_size), ("batch", batch)):
         check_size(name, value, 1)
+    nonlinearity = CANDIDATES[candidate]  # g_t = nonlinearity(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
     torch.manual_seed(seed)
     lstm = set_forget_bias(LSTM(input_size, hidden_size), forget_bias)
     x = torch.randn(steps, batch, input_size, generator=torch.Generator().manual_seed(seed)) * input_scale
@@ -81,9 +61,7 @@ def cell_state_growth(
     h = c = torch.zeros(batch, hidden_size)
     out = {"mean_abs_c": [], "saturated": [], "max_write": []}
     for xw_t in xw.unbind(0):
-        (h, c), (i, _, g, _) = lstm_step_with_candidate(
-            xw_t, h, c, lstm.weight_hh_l0, lstm.bias_hh_l0, CANDIDATES[candidate]
-        )
+        (h, c), (i, _, g, _) = lstm_step(xw_t, h, c, lstm.weight_hh_l0, lstm.bias_hh_l0, candidate=nonlinearity)
         out["mean_abs_c"].append(float(c.abs().mean()))
         out["saturated"].append(float((c.abs() > SATURATED).float().mean()))
         out["max_write"].append(float((i * g).abs().max()))

@@ -26,6 +26,7 @@ from snippets.errors import RNNTypeError, check_input, check_size, check_state
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 
 Clamp = Callable[[str, Tensor], Tensor]  # (gate name, its values) -> the values the step goes on with
+Recurrent = Callable[[Tensor, Tensor, Tensor | None], Tensor]  # (h, W_hh, b_hh) -> W_hh h + b_hh
 
 
 def rnn_step(xw: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
@@ -44,6 +45,8 @@ def lstm_step(
     bias_hh: Tensor | None,
     weight_hr: Tensor | None = None,
     clamp: Clamp | None = None,
+    candidate: Callable[[Tensor], Tensor] = torch.tanh,
+    recurrent: Recurrent = F.linear,
 ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor, Tensor, Tensor]]:
     r"""LSTM step with a forget gate (Gers et al. 2000) and an optional projection (Sak et al. 2014).
 
@@ -60,12 +63,15 @@ def lstm_step(
 
     With a projection, $h_t = W_{hr}\,(o_t \odot \tanh(c_t))$. `clamp`, if given, may replace
     each gate before it is used (`clamp(name, value)`: the gate lab's interventions).
+    `candidate` is the candidate's nonlinearity (`snippets.candidate` tries a ReLU), and
+    `recurrent(h, weight_hh, bias_hh)` computes $W_{hh} h_{t-1} + b_{hh}$ (`snippets.lstm_paths`
+    passes one that stops the gradient through $h_{t-1}$ in chosen gate blocks).
     Returns the new state `(h, c)` and the gate activations `(i, f, g, o)`.
     """
-    i, f, g, o = (xw + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
+    i, f, g, o = (xw + recurrent(h, weight_hh, bias_hh)).chunk(4, dim=-1)
     i = torch.sigmoid(i)
     f = torch.sigmoid(f)
-    g = torch.tanh(g)
+    g = candidate(g)
     o = torch.sigmoid(o)
     if clamp is not None:
         i, f, g, o = clamp("i", i), clamp("f", f), clamp("g", g), clamp("o", o)

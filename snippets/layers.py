@@ -10,6 +10,8 @@ The time loop is plain Python over the step functions of `snippets.cells`, diffe
 $W_{ih} x_t + b_{ih}$ of a layer is one matrix product over all time steps; the loop then walks the
 `unbind(0)` views of it (indexing `xw[t]` instead would make the backward pass quadratic in T).
 Faster twins of the LSTM and GRU loops are opt-in, behind one switch: `snippets.fast.use("bptt")`.
+They register themselves here when `snippets.fast` is imported (`register_twins`): this module
+imports nothing of them, and without them every call runs the step functions.
 
 `forward(..., clamp=[...])` pins gate units to fixed values over a range of steps, the
 intervention of the site's gate lab: `{"gate": "f", "unit": 3, "from": 5, "to": 20, "value": 1.0}`
@@ -31,12 +33,28 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from snippets import fast
 from snippets.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
 from snippets.errors import RNNInputError, RNNTypeError, check_input, check_size, check_state, check_tensor
 from snippets.sequence import for_input, time_major
 
 TRACE_DIMS = ("layer", "direction", "time", "batch", "hidden")
+
+# (step, step_args, tensors, record) -> a faster twin of one layer-direction's time loop, or None
+TwinFinder = Callable[[Callable, tuple, tuple, bool], Callable | None]
+_find_twin: TwinFinder | None = None  # set by `snippets.fast` when it is imported; None by default
+
+
+def register_twins(find: TwinFinder | None) -> None:
+    """Let `find` offer a twin for each layer-direction a sequence module runs (`snippets.fast` does).
+
+    `find(step, step_args, tensors, record)` gets the step function, what it takes besides the input
+    and the state, every tensor the layer reads (None for a missing bias) and whether traces are
+    recorded; it returns a function with the signature of `_RNNBase._scan`'s replacement
+    (`twin(x, state, projection, step_args, reverse, record)`), or None to run the step functions.
+    One finder at a time: a later call replaces it; None removes it.
+    """
+    global _find_twin
+    _find_twin = find
 
 
 class _RNNBase(nn.Module):
@@ -178,8 +196,8 @@ class _RNNBase(nn.Module):
                 projection, step_args = self._layer_weights(layer, direction)
                 start = tuple(s[layer * self.num_directions + direction] for s in state)
                 twin = None
-                if packing is None and pins is None:  # a twin has neither: no masks, no clamps
-                    twin = fast.twin_for(self.step, step_args, (x, *start, *projection, *step_args), record)
+                if _find_twin is not None and packing is None and pins is None:  # a twin has no masks, no clamps
+                    twin = _find_twin(self.step, step_args, (x, *start, *projection, *step_args), record)
                 if twin is not None:
                     out, final, trace = twin(x, start, projection, step_args, direction == 1, record)
                 else:

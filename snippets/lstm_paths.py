@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from snippets.cells import lstm_step
+
 GATES = "ifgo"  # PyTorch's order of the four blocks
 TRUNCATED = GATES  # the 1997 gradient: h_{t-1} cut out of every block
 
@@ -35,16 +37,17 @@ def lstm_step_cut(xw: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: 
     """
     if not set(cut) <= set(GATES):
         raise ValueError(f"lstm_step_cut: expected cut made of the gate names {GATES!r}, got {cut!r}")
-    biases = bias_hh.chunk(4) if bias_hh is not None else (None,) * 4
-    recurrent = [
-        F.linear(h.detach() if gate in cut else h, weight, bias)  # detached: no gradient back through here
-        for gate, weight, bias in zip(GATES, weight_hh.chunk(4), biases)
-    ]
-    i, f, g, o = (xw + torch.cat(recurrent, dim=-1)).chunk(4, dim=-1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    c = f * c + i * g
-    h = o * torch.tanh(c)
-    return (h, c), (i, f, g, o)
+
+    def recurrent(h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+        """$W_{hh} h_{t-1} + b_{hh}$, one gate block at a time."""
+        biases = bias_hh.chunk(4) if bias_hh is not None else (None,) * 4
+        blocks = [
+            F.linear(h.detach() if gate in cut else h, weight, bias)  # detached: no gradient back through here
+            for gate, weight, bias in zip(GATES, weight_hh.chunk(4), biases)
+        ]
+        return torch.cat(blocks, dim=-1)
+
+    return lstm_step(xw, h, c, weight_hh, bias_hh, recurrent=recurrent)
 
 
 def unroll(layer: nn.Module, x: Tensor, cut: str = "") -> tuple[Tensor, list[Tensor], Tensor]:

@@ -217,15 +217,86 @@ def test_a_config_must_be_plain_data(env):
         toy.toy({"n": object()})
 
 
-def test_a_process_running_old_code_keeps_its_key_and_reports_it_stale(env):
-    """Like `mkdocs serve` after an edit: the loaded (old) code must not write under the new code's key."""
+def test_a_process_running_old_code_refuses_its_results_and_reports_it_stale(env):
+    """Like `mkdocs serve` after an edit: the loaded (old) code gets no result, old or new, and stores none."""
     old = load(env, "toy_s")
     assert old.toy()["value"] == 20
     exp = env / "toy_s" / "exp.py"
     exp.write_text(exp.read_text().replace("n * 10", "n * 11"))
-    assert old.toy()["value"] == 20 and calls(env) == 1  # same key: a hit, not old code under a new key
+    with pytest.raises(cache.StaleCodeError, match=r"toy_s\.exp changed on disk.*Restart"):
+        old.toy()
+    assert calls(env) == 1 and len(entries(env)) == 1  # nothing computed, nothing stored under either key
     assert "toy_s.exp" in cache.stale()
     assert load(env, "toy_s", factor=11).toy()["value"] == 22  # a fresh import runs the new code
+
+
+SERVING = """
+import json, sys
+sys.path.insert(0, {path!r})
+from snippets.experiments import cache
+import {names}
+
+for line in sys.stdin:  # one line per request: the name of the package whose experiment to run
+    module = sys.modules[line.strip() + ".exp"]
+    try:
+        out = {{"value": module.toy()["value"], "hit": cache.report()[-1]["hit"]}}
+    except cache.StaleCodeError as err:
+        out = {{"error": str(err)}}
+    print(json.dumps(out), flush=True)
+"""
+
+# package -> the file of it that the edit changes: the experiment's own module, a module two imports
+# away, a module imported inside the experiment's function
+SERVED = {"toy_q": "exp.py", "toy_r": "far.py", "toy_t": "inside.py"}
+EDITS_OF = {
+    "exp.py": ("n * 10", "n * 100"),
+    "far.py": ("SCALE = 1", "SCALE = 10"),
+    "inside.py": ("return 0", "return 10"),
+}
+
+
+def test_a_running_process_never_gets_a_result_for_code_that_changed_on_disk(env):
+    """A long-running process (as `mkdocs serve`) computes and caches each experiment; then its files
+    change under it. Asked again, it must refuse, not answer from its memo or from the cache. A file
+    rewritten with the same text changes nothing."""
+    for name in SERVED:
+        load(env, name)  # writes the package (and imports it here, which the served process does not share)
+    names = ", ".join(f"{name}.exp" for name in SERVED)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVING.format(path=str(env), names=names)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SNIPPETS_CACHE_DIR": str(env / "cache")},
+    )
+
+    def ask(name: str) -> dict:
+        process.stdin.write(name + "\n")
+        process.stdin.flush()
+        line = process.stdout.readline()
+        assert line, process.stderr.read()[-3000:]
+        return json.loads(line)
+
+    try:
+        for name, file in SERVED.items():
+            assert ask(name) == {"value": 20, "hit": False}
+            assert ask(name) == {"value": 20, "hit": True}
+            path = env / name / file
+            path.write_text(path.read_text())  # saved again, unchanged: still served
+            assert ask(name) == {"value": 20, "hit": True}
+            old, new = EDITS_OF[file]
+            assert old in path.read_text()
+            path.write_text(path.read_text().replace(old, new))
+            answer = ask(name)
+            assert "error" in answer, f"the process served {answer} after {name}/{file} changed"
+            assert f"{name}.{file[:-3]} changed on disk" in answer["error"] and "Restart" in answer["error"]
+            assert "error" in ask(name)  # and it stays refused
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+    assert calls(env) == len(SERVED)  # each computed once, before its edit
+    assert len(entries(env)) == len(SERVED)  # nothing stored under an old or a new key after the edits
 
 
 def test_sort_report_orders_the_later_records_by_name_and_keeps_the_earlier():

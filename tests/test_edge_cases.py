@@ -159,7 +159,7 @@ def test_the_benchmark_runs_at_the_sizes_it_is_given():
     """No timing asserted: every candidate runs once per round at the given sizes, on either clock."""
     import time
 
-    from snippets.bench.layers import measure
+    from snippets.experiments.layer_timing import measure
 
     medians, compile_s = measure("GRU", 4, 1, False, batch=2, steps=3, input_size=2, clock=time.process_time)
     assert compile_s == {} and len(medians) == 6

@@ -20,19 +20,24 @@ from snippets.train import SequenceModel
 # --------------------------------------------------------------------------------------
 
 
-def test_tanh_candidate_step_is_the_lstm_step():
+def test_the_candidate_argument_changes_only_the_candidate():
     torch.manual_seed(0)
-    xw, h, c = torch.randn(5, 16), torch.randn(5, 4), torch.randn(5, 4)
-    weight_hh, bias_hh = torch.randn(16, 4), torch.randn(16)
-    (h1, c1), gates1 = candidate.lstm_step_with_candidate(xw, h, c, weight_hh, bias_hh)
-    (h2, c2), gates2 = lstm_step(xw, h, c, weight_hh, bias_hh)
-    torch.testing.assert_close((h1, c1, *gates1), (h2, c2, *gates2))
+    xw, h, c = torch.randn(5, 16, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4)
+    c = c.double()
+    weight_hh, bias_hh = torch.randn(16, 4, dtype=torch.float64), torch.randn(16, dtype=torch.float64)
+    _, (i, f, g, o) = lstm_step(xw, h, c, weight_hh, bias_hh)
+    (h1, c1), (i1, f1, g1, o1) = lstm_step(xw, h, c, weight_hh, bias_hh, candidate=torch.relu)
+    pre_g = (xw + torch.nn.functional.linear(h, weight_hh, bias_hh))[:, 8:12]  # as the step computes it
+    assert torch.equal(g1, torch.relu(pre_g)) and not torch.equal(g1, g)
+    torch.testing.assert_close(g, torch.tanh(pre_g))
+    assert all(torch.equal(a, b) for a, b in ((i1, i), (f1, f), (o1, o)))  # the gates are untouched
+    torch.testing.assert_close((c1, h1), (f * c + i * g1, o * torch.tanh(f * c + i * g1)), rtol=0, atol=0)
 
 
 def test_relu_candidate_writes_are_never_negative():
     torch.manual_seed(1)
     xw, h, c = torch.randn(8, 12) * 5, torch.zeros(8, 3), torch.zeros(8, 3)
-    (_, c1), (i, _, g, _) = candidate.lstm_step_with_candidate(xw, h, c, torch.randn(12, 3), None, torch.relu)
+    (_, c1), (i, _, g, _) = lstm_step(xw, h, c, torch.randn(12, 3), None, candidate=torch.relu)
     assert (g >= 0).all() and (c1 >= 0).all() and (g > 1).any()  # unbounded above, unlike tanh
 
 
@@ -203,7 +208,7 @@ def test_lstm_page_prints_the_numbers_and_shows_code_without_docstrings(page):
     soup = page("lstm-cell")
     text = article_text(soup)
     code = " ".join(b.get_text() for b in soup.select("pre"))
-    assert "def lstm_step_with_candidate(" in code and "def lstm_step(" in code
+    assert "def cell_state_growth(" in code and "def lstm_step(" in code
     assert "begin{aligned}" not in code  # the docstrings the page renders are not shown again as code
     assert "snippets.interpret.carrying_units" in text and "Traceback" not in text
     assert len(soup.select(".claim-checked")) >= 12

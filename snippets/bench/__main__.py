@@ -7,11 +7,13 @@ working tree against commit REF instead (`snippets.bench.build`).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import time
 
 import torch
 
-from snippets.bench.layers import BATCH, INPUT, STEPS, load, machine, measure, table
+from snippets.experiments.layer_timing import BATCH, INPUT, STEPS, machine_description, measure
 
 
 def positive(text: str) -> int:
@@ -23,6 +25,35 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
     return value
+
+
+def load() -> str:
+    """The load average of the last minute, as printed."""
+    with contextlib.suppress(OSError):
+        return f"{os.getloadavg()[0]:.1f}"
+    return "unknown"
+
+
+def table(mode: str, medians: dict, compile_s: dict) -> list[str]:
+    """The rows printed for one cell: each candidate's medians and ratios, what traces cost, compile times."""
+    torch_train, torch_infer = medians[f"torch.nn.{mode}"]
+    naive_train, _ = medians[f"naive {mode} loop"]
+    header = ("train ms", "infer ms", "train/torch", "train/naive", "infer/torch")
+    rows = [f"{'candidate':28} {header[0]:>9} {header[1]:>9}" + "".join(f" {h:>12}" for h in header[2:])]
+    for name, (train, infer) in medians.items():
+        rows.append(
+            f"{name:28} {1e3 * train:9.2f} {1e3 * infer:9.2f} {train / torch_train:11.2f}x "
+            f"{train / naive_train:11.2f}x {infer / torch_infer:11.2f}x"
+        )
+    for path in ("", " bptt"):
+        plain_train, plain_infer = medians[f"snippets.{mode}{path}"]
+        traced_train, traced_infer = medians[f"snippets.{mode}{path} + traces"]
+        rows.append(
+            f"traces cost{path} {100 * (traced_train / plain_train - 1):+.0f} % in training, "
+            f"{100 * (traced_infer / plain_infer - 1):+.0f} % in inference"
+        )
+    rows += [f"{name}: first call (compiles forward and backward) {s:.0f} s" for name, s in compile_s.items()]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     clock = time.process_time if args.cpu_time else time.perf_counter
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_description()}")
     print(
         f"batch {args.batch}, sequence {args.steps}, input {args.input}, float32; "
         f"medians of {args.repeats} interleaved rounds, {'CPU' if args.cpu_time else 'wall'} time"

@@ -204,24 +204,30 @@ def reachable_modules(module: str) -> dict[str, str]:
     Returns {module name: source}. Imports are read from the source (`ast`), not from what has run, so
     an import inside a function counts; names that are not modules (`from m import f`) are skipped.
     """
+    return {name: source for name, (_, source) in _reachable(module).items()}
+
+
+def _reachable(module: str) -> dict[str, tuple[pathlib.Path, str]]:
+    """`reachable_modules`, with the file each source was read from: {module name: (path, source)}."""
     scopes = {module.partition(".")[0], "snippets"}
-    sources: dict[str, str] = {}
+    found: dict[str, tuple[pathlib.Path, str]] = {}
     todo = [module]
     while todo:
         name = todo.pop()
-        if name in sources or name in NOT_RESULTS or name.partition(".")[0] not in scopes:
+        if name in found or name in NOT_RESULTS or name.partition(".")[0] not in scopes:
             continue
         spec = getattr(sys.modules.get(name), "__spec__", None) or _find_spec_quietly(name)
         if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
             continue
-        source = pathlib.Path(spec.origin).read_text(encoding="utf-8")
-        sources[name] = source
+        path = pathlib.Path(spec.origin)
+        source = path.read_text(encoding="utf-8")
+        found[name] = (path, source)
         if (name, source) not in _imports:  # many experiments reach the same modules: parse each once
             _imports[(name, source)] = _imported_names(
                 ast.parse(source), name, spec.submodule_search_locations is not None
             )
         todo.extend(_imports[(name, source)])
-    return sources
+    return found
 
 
 _imports: dict[tuple[str, str], set[str]] = {}  # (module, its source) -> the modules it imports
@@ -238,33 +244,126 @@ def _find_spec_quietly(name: str):
 def fingerprint(modules) -> str:
     """SHA-256 of the machine's numerics (`machine.signature`: torch, oneDNN and MKL, the vector
     instructions they may use, the processor) and the source of every module the `modules` (names)
-    can reach."""
-    sources = {name: src for module in modules for name, src in reachable_modules(module).items()}
+    can reach, as the files hold it now."""
+    return _digest({name: src for module in modules for name, src in reachable_modules(module).items()})
+
+
+def _digest(sources: dict[str, str]) -> str:
     blob = "\n".join(f"## {name}\n{src}" for name, src in sorted(sources.items()))
     numerics = json.dumps(machine.signature(), sort_keys=True)
     return hashlib.sha256(f"{numerics}\n{blob}".encode()).hexdigest()
 
 
-_fingerprints: dict[int, tuple[str, dict, str]] = {}  # id(module globals) -> (module, the globals, fingerprint)
+class StaleCodeError(RuntimeError):
+    """Code an experiment can reach changed on disk after this process read it: restart to use it."""
+
+
+@dataclasses.dataclass
+class _Fingerprint:
+    """What `code_fingerprint` read for one loaded experiment module: the key's code part, and each
+    reachable file as it was then ({module: (path, (mtime_ns, size), SHA-256 of its source)})."""
+
+    module: str
+    globals: dict  # kept, so that their id is never reused while the memo holds it
+    digest: str
+    files: dict[str, tuple[pathlib.Path, tuple[int, int] | None, str]]
+
+
+_fingerprints: dict[int, _Fingerprint] = {}  # id(an experiment module's globals) -> what was read for it
+# id(a loaded module's globals) -> (those globals, SHA-256 of the source the cache read while it was loaded)
+_seen: dict[int, tuple[dict, str]] = {}
 
 
 def code_fingerprint(fn) -> str:
-    """`fingerprint` of the module `fn` is defined in, read once per loaded module.
+    """`fingerprint` of the module `fn` is defined in, read once per loaded module, and never served
+    for code that changed since.
 
     Python does not reload a module whose file changes, so a long-running process (`mkdocs serve`)
-    keeps running the code it loaded; reading the files again would store that old code's results
-    under the new code's key. A module imported afresh is read afresh.
+    keeps running the code it loaded. Reading the files again would key that old code's results
+    to the new code; keeping the old key would serve and store results of code that is no longer
+    there. So each call checks that every file the fingerprint read is unchanged (its modification
+    time and size, and its text where those moved), and raises `StaleCodeError` where one is not:
+    no result is served or stored for it, and the error says to restart. (Reloading modules in
+    place cannot make it right: every module that imported a name from a reloaded one keeps the
+    old object.) A module imported afresh (new globals) is read afresh, unless a module it reaches
+    is loaded in this process with other code than its file now holds: that raises too.
     """
     fn = inspect.unwrap(fn)  # the experiment's own function, not the decorator's wrapper
     memo = id(fn.__globals__)
-    if memo not in _fingerprints:  # the globals are kept in the memo, so their id is never reused
-        _fingerprints[memo] = (fn.__module__, fn.__globals__, fingerprint([fn.__module__]))
-    return _fingerprints[memo][2]
+    known = _fingerprints.get(memo)
+    if known is None:
+        found = _reachable(fn.__module__)
+        files = {name: (path, _stamp(path), _sha(source)) for name, (path, source) in found.items()}
+        _refuse(fn.__module__, _loaded_elsewhere(files))
+        known = _Fingerprint(fn.__module__, fn.__globals__, _digest({n: src for n, (_, src) in found.items()}), files)
+        _fingerprints[memo] = known
+    else:
+        _refuse(known.module, _changed(known))
+    return known.digest
+
+
+def _stamp(path: pathlib.Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:  # deleted, or moved away
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _changed(known: _Fingerprint) -> list[str]:
+    """The modules whose file no longer holds the source `known` was read from.
+
+    A file whose modification time and size are unchanged is taken as unchanged (a stat per file,
+    so that the many calls of a build stay cheap); one whose stamp moved is read and compared.
+    """
+    changed = []
+    for name, (path, stamp, sha) in known.files.items():
+        now = _stamp(path)
+        if now == stamp:
+            continue
+        try:
+            same = now is not None and _sha(path.read_text(encoding="utf-8")) == sha
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if same:
+            known.files[name] = (path, now, sha)  # touched, not changed: no need to read it again
+        else:
+            changed.append(name)
+    return changed
+
+
+def _loaded_elsewhere(files: dict) -> list[str]:
+    """The modules among `files` that this process has loaded with other source than their file
+    holds now (the cache read that source before, while the same module was loaded)."""
+    differ = []
+    for name, (_, _, sha) in files.items():
+        loaded = getattr(sys.modules.get(name), "__dict__", None)
+        if loaded is None:
+            continue  # not loaded yet: importing it will run what was just read
+        first = _seen.setdefault(id(loaded), (loaded, sha))[1]
+        if first != sha:
+            differ.append(name)
+    return differ
+
+
+def _refuse(module: str, changed: list[str]) -> None:
+    if changed:
+        raise StaleCodeError(
+            f"{', '.join(sorted(changed))} changed on disk since this process read "
+            f"{'it' if len(changed) == 1 else 'them'}, and the experiments of {module} can reach "
+            f"{'it' if len(changed) == 1 else 'them'}: this process runs the code it loaded, so it neither "
+            "serves nor stores their results. Restart it (`mkdocs serve`, the Python session) to use the new code."
+        )
 
 
 def stale() -> list[str]:
-    """Modules of experiments whose reachable source changed on disk since this process read it."""
-    return sorted({module for module, _, known in _fingerprints.values() if fingerprint([module]) != known})
+    """Modules of experiments whose reachable source changed on disk since this process read it
+    (their results are refused from then on: `code_fingerprint`)."""
+    return sorted({known.module for known in _fingerprints.values() if _changed(known)})
 
 
 def entry_key(name: str, config, fn) -> str:
@@ -427,6 +526,7 @@ def _compute(name: str, fn, config, key: str) -> dict:
     cpu_start, jobs_start = time.thread_time(), pool.job_cpu_seconds()
     result = fn(config)
     cpu = time.thread_time() - cpu_start + pool.job_cpu_seconds() - jobs_start
+    code_fingerprint(fn)  # its code changed while it ran (workers import what the files hold): not stored
     return {"key": key, "name": name, "config": _config_data(config), "cpu_seconds": cpu, "result": result}
 
 

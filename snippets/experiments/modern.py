@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import seeding
-from ..bench.modern import time_min_gru_against_gru
 from ..fast import ensemble
 from ..min_rnn import MinGRU, MinLSTM
 from ..slstm import SLSTM
@@ -24,13 +23,15 @@ from ..tasks import Parity
 from ..train import count_parameters
 from . import pool
 from .cache import experiment
+from .layer_timing import machine_description
+from .scan_timing import time_min_gru_against_gru
 
 # -- speed ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ScanSpeedConfig:
-    """`snippets.bench.modern` at two slices: time against T at one small size, and width at T = `at_length`.
+    """`time_min_gru_against_gru` at two slices: time against T at one small size, and width at T = `at_length`.
 
     CPU time of one thread, medians of `repeats` interleaved rounds. The length sweep runs at
     `batch` x `hidden` = 64 lanes (state elements per step); the width sweep at `at_length` steps
@@ -60,10 +61,8 @@ def scan_speed(config: ScanSpeedConfig = ScanSpeedConfig()) -> dict:
         by_width["hidden"].append(hidden)
         for name, seconds in one["seconds"].items():
             by_width["seconds"][name].append(seconds[0])
-    from ..bench.layers import machine
-
     return {
-        "machine": machine(),
+        "machine": machine_description(),
         "batch": config.batch,
         "hidden": config.hidden,
         "at_length": config.at_length,

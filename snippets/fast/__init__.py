@@ -32,6 +32,11 @@ return a gradient that is silently cut from it; and likewise when its backward r
 
 The switch is a `contextvars.ContextVar`: it holds in the thread (or asyncio task) that set it,
 until its block ends, and another thread running at the same time does not see it.
+
+The model code does not import this package: importing it registers `twin_for` with
+`snippets.layers` (`register_twins`), and `snippets.fast` is imported on first use of the name.
+Here: the switch. `snippets.fast.support`: which calls a twin can take. `snippets.fast.bptt`: the
+twins; `snippets.fast.compiled`: their loops for `torch.compile`, loaded only for that path.
 """
 
 from __future__ import annotations
@@ -41,16 +46,16 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterator
 
-import torch
 from torch import Tensor
+
+from snippets import layers
+from snippets.fast.support import FastPathError, batched, functorch_transforms_active, plain_autograd
+
+__all__ = ["PATHS", "FastPathError", "active", "batched", "functorch_transforms_active", "twin_for", "use"]
 
 PATHS = ("autograd", "bptt", "compiled")
 
 _active: contextvars.ContextVar[str] = contextvars.ContextVar("snippets.fast path", default="autograd")
-
-
-class FastPathError(RuntimeError):
-    """The hand-written backward pass was asked for what it cannot do: be differentiated, or run under vmap."""
 
 
 def active() -> str:
@@ -84,41 +89,13 @@ def twin_for(step: Callable, step_args: tuple, tensors: tuple[Tensor | None, ...
     from snippets.fast import bptt  # here, not above: a model without the switch never loads it
 
     twin = bptt.TWINS.get(step)
-    if twin is None or not _plain_autograd(tuple(t for t in tensors if t is not None), record):
+    if twin is None or not plain_autograd(tuple(t for t in tensors if t is not None), record):
         return None
-    return functools.partial(twin, compiled=path == "compiled")
+    if path == "compiled":
+        from snippets.fast import compiled  # only for this path: it needs torch.compile and a C++ compiler
+
+        return functools.partial(twin, compiler=compiled.compiled)
+    return twin
 
 
-def _plain_autograd(tensors: tuple[Tensor, ...], record: bool) -> bool:
-    """Whether the call is one the hand-written loops compute exactly as the step functions would."""
-    if record and torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return False  # the twin's traces carry no gradient; the step functions' do
-    if torch.jit.is_tracing() or functorch_transforms_active():
-        return False  # a custom autograd.Function is opaque to both
-    if torch.is_autocast_enabled(tensors[0].device.type):
-        return False  # the step functions run in the autocast dtype; the oneDNN products would not
-    # forward-mode AD: a custom Function without a jvp formula
-    return all(torch.autograd.forward_ad.unpack_dual(t).tangent is None for t in tensors)
-
-
-def functorch_transforms_active() -> bool:
-    """Whether a `torch.func` transform (vmap, grad, jacrev, ...) is running.
-
-    torch has no public test for this; `torch.autograd.Function.apply` itself asks
-    `torch._C._are_functorch_transforms_active()`. Where that is gone, say yes: the step
-    functions then always run, and `tests/test_fast_paths.py` (which needs the twin taken) fails.
-    """
-    check = getattr(torch._C, "_are_functorch_transforms_active", None)
-    return True if check is None else bool(check())
-
-
-def batched(tensors: tuple[Tensor | None, ...]) -> bool:
-    """Whether any of `tensors` carries a hidden batch dimension of `vmap` (as `torch.func`'s
-    transforms, and `torch.autograd.grad(..., is_grads_batched=True)`, pass them).
-
-    Private too: `torch._C._functorch` asks each tensor; where it is gone, say no (the loops then
-    meet vmap as they are, and `tests/test_fast_paths.py`, which expects a clear error, fails).
-    """
-    functorch = getattr(torch._C, "_functorch", None)
-    tests = [getattr(functorch, name, None) for name in ("is_batchedtensor", "is_legacy_batchedtensor")]
-    return any(test(t) for t in tensors if isinstance(t, Tensor) for test in tests if test is not None)
+layers.register_twins(twin_for)

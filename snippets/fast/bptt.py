@@ -47,13 +47,13 @@ The functions work on time-major tensors: `x` is $(T, B, I)$, `xw` $(T, B, G H)$
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from snippets import fast
 from snippets.cells import gru_step, lstm_step
-from snippets.fast import FastPathError
+from snippets.fast.support import FastPathError, batched, functorch_transforms_active
 
 # -- matrix products ------------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ def first_order_only(backward):
                 "differentiated, but a graph of the gradient was asked for (create_graph=True: a gradient "
                 "penalty, a Hessian); run this computation outside snippets.fast.use(...), on the default path"
             )
-        if fast.functorch_transforms_active() or fast.batched(grads):
+        if functorch_transforms_active() or batched(grads):
             raise FastPathError(
                 "snippets.fast: the hand-written backward pass of the 'bptt' and 'compiled' paths cannot run "
                 "under a torch.func transform (vmap: is_grads_batched=True, jacobian(..., vectorize=True)); "
@@ -187,12 +187,12 @@ class LSTMLayer(torch.autograd.Function):
         weight_ih: Tensor,
         weight_hh: Tensor,
         bias: Tensor | None,
-        compiled: bool = False,
+        compiler: Callable | None = None,
     ):
-        gates, h, c, tanh_c = _loop(lstm_forward, compiled)(project(x, weight_ih, bias), h0, c0, weight_hh)
+        gates, h, c, tanh_c = _loop(lstm_forward, compiler)(project(x, weight_ih, bias), h0, c0, weight_hh)
         ctx.save_for_backward(x, weight_ih, gates, h, c, tanh_c, weight_hh)
         ctx.set_materialize_grads(False)
-        ctx.compiled = compiled
+        ctx.compiler = compiler
         traces = (gates, c[1:])
         ctx.mark_non_differentiable(*traces)
         return h[1:], h[-1].clone(), c[-1].clone(), *traces
@@ -204,7 +204,7 @@ class LSTMLayer(torch.autograd.Function):
         d_out = torch.zeros_like(h[1:]) if d_out is None else d_out
         d_hT = torch.zeros_like(h[0]) if d_hT is None else d_hT
         d_cT = torch.zeros_like(c[0]) if d_cT is None else d_cT
-        d_xw, d_h0, d_c0 = _loop(lstm_backward, ctx.compiled)(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT)
+        d_xw, d_h0, d_c0 = _loop(lstm_backward, ctx.compiler)(gates, h, c, tanh_c, weight_hh, d_out, d_hT, d_cT)
         d_weight_hh = summed_outer(d_xw, h[:-1])  # d xw_t = abar_t
         d_x, d_weight_ih, d_bias = project_backward(d_xw, x, weight_ih, _wanted(ctx, 0, 3, 5))
         return d_x, d_h0, d_c0, d_weight_ih, d_weight_hh, d_bias, None
@@ -316,14 +316,14 @@ class GRULayer(torch.autograd.Function):
         weight_hh: Tensor,
         bias_ih: Tensor | None,
         bias_hh: Tensor | None,
-        compiled: bool = False,
+        compiler: Callable | None = None,
     ):
         if bias_hh is None:
             bias_hh = x.new_zeros(weight_hh.shape[0])
-        rz, n, u, h = _loop(gru_forward, compiled)(project(x, weight_ih, bias_ih), h0, weight_hh, bias_hh)
+        rz, n, u, h = _loop(gru_forward, compiler)(project(x, weight_ih, bias_ih), h0, weight_hh, bias_hh)
         ctx.save_for_backward(x, weight_ih, rz, n, u, h, weight_hh)
         ctx.set_materialize_grads(False)
-        ctx.compiled = compiled
+        ctx.compiler = compiler
         ctx.mark_non_differentiable(rz, n)
         return h[1:], h[-1].clone(), rz, n
 
@@ -333,7 +333,7 @@ class GRULayer(torch.autograd.Function):
         x, weight_ih, rz, n, u, h, weight_hh = ctx.saved_tensors
         d_out = torch.zeros_like(h[1:]) if d_out is None else d_out
         d_hT = torch.zeros_like(h[0]) if d_hT is None else d_hT
-        d_xw, d_u, d_h0 = _loop(gru_backward, ctx.compiled)(rz, n, u, h, weight_hh, d_out, d_hT)
+        d_xw, d_u, d_h0 = _loop(gru_backward, ctx.compiler)(rz, n, u, h, weight_hh, d_out, d_hT)
         d_weight_hh, d_bias_hh = summed_outer(d_u, h[:-1]), d_u.sum((0, 1))
         d_x, d_weight_ih, d_bias_ih = project_backward(d_xw, x, weight_ih, _wanted(ctx, 0, 2, 4))
         return d_x, d_h0, d_weight_ih, d_weight_hh, d_bias_ih, d_bias_hh if ctx.needs_input_grad[5] else None, None
@@ -392,25 +392,26 @@ def gru_backward(rz, n, u, h, weight_hh, d_out, d_hT):
 # -- the layers' time loops, as `snippets.layers` calls them ------------------------------------------
 
 
-def lstm_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool, compiled: bool = False):
+def lstm_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool, compiler=None):
     """One LSTM layer-direction: what `snippets.layers` returns from its own loop, through `LSTMLayer`.
 
-    `compiled`: the loops through `torch.compile` (`snippets.fast.compiled`) instead of eagerly.
+    `compiler`: None to run the loops below eagerly, or a function that gives the loop to run in
+    the place of each (`snippets.fast.compiled.compiled`: through `torch.compile`).
     """
     (weight_ih, bias_ih), (weight_hh, bias_hh) = projection, step_args
     # b_ih and b_hh add to the same pre-activation: fold both into the input projection.
     bias = None if bias_ih is None else bias_ih + bias_hh
     x = _in_step_order(x, reverse)
-    out, h, c, gates, cells = LSTMLayer.apply(x, *state, weight_ih, weight_hh, bias, compiled)
+    out, h, c, gates, cells = LSTMLayer.apply(x, *state, weight_ih, weight_hh, bias, compiler)
     trace = [_in_step_order(v, reverse) for v in (*gates.chunk(4, dim=-1), out, cells)] if record else None
     return _in_step_order(out, reverse), (h, c), trace
 
 
-def gru_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool, compiled: bool = False):
+def gru_layer(x: Tensor, state, projection, step_args, reverse: bool, record: bool, compiler=None):
     """One GRU layer-direction, through `GRULayer`; same arguments and returns as `lstm_layer`."""
     (weight_ih, bias_ih), (weight_hh, bias_hh) = projection, step_args
     x = _in_step_order(x, reverse)
-    out, h, rz, n = GRULayer.apply(x, state[0], weight_ih, weight_hh, bias_ih, bias_hh, compiled)
+    out, h, rz, n = GRULayer.apply(x, state[0], weight_ih, weight_hh, bias_ih, bias_hh, compiler)
     trace = [_in_step_order(v, reverse) for v in (*rz.chunk(2, dim=-1), n, out)] if record else None
     return _in_step_order(out, reverse), (h,), trace
 
@@ -423,14 +424,11 @@ def _in_step_order(x: Tensor, reverse: bool) -> Tensor:
     return x.flip(0) if reverse else x
 
 
-def _loop(function, compiled: bool):
-    """`function`, or its twin through `torch.compile` (`snippets.fast.compiled`).
+def _loop(function, compiler: Callable | None):
+    """`function`, or what `compiler` gives in its place (`snippets.fast.compiled.compiled`).
 
     The choice is made in the forward and kept for the backward, which may run after the
-    `snippets.fast.use` block has ended.
+    `snippets.fast.use` block has ended. Passed in, not imported: `snippets.fast.compiled` builds
+    on this module, and this one needs nothing of it.
     """
-    if not compiled:
-        return function
-    from snippets.fast import compiled as through_compiler  # here: that module imports this one
-
-    return through_compiler.compiled(function)
+    return function if compiler is None else compiler(function)

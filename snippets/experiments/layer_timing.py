@@ -1,5 +1,8 @@
 """How fast `snippets.LSTM` and `snippets.GRU` are, against `torch.nn` and a naive loop.
 
+What the reuse page's `speed` experiment runs at one size and `python -m snippets.bench` at several
+(it prints the table): it lives with the experiments, and the benchmark's command line uses it.
+
 Times a training step (forward, then backward of a scalar loss) and inference (forward under
 `torch.no_grad`) for each candidate, against `torch.nn` and against a naive teaching-style loop
 written below (one matrix product per gate per step). The candidates run round-robin, one call
@@ -162,10 +165,8 @@ def measure(
     return medians, compile_s
 
 
-# -- report -------------------------------------------------------------------------------------
-
-
-def machine() -> str:
+def machine_description() -> str:
+    """The processor, its cores, torch and its threads, and Python: what a timing was measured on."""
     model = platform.processor() or "unknown CPU"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
         model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
@@ -173,30 +174,3 @@ def machine() -> str:
         f"{model}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
         f"Python {platform.python_version()}"
     )
-
-
-def load() -> str:
-    with contextlib.suppress(OSError):
-        return f"{os.getloadavg()[0]:.1f}"
-    return "unknown"
-
-
-def table(mode: str, medians: dict, compile_s: dict) -> list[str]:
-    torch_train, torch_infer = medians[f"torch.nn.{mode}"]
-    naive_train, _ = medians[f"naive {mode} loop"]
-    header = ("train ms", "infer ms", "train/torch", "train/naive", "infer/torch")
-    rows = [f"{'candidate':28} {header[0]:>9} {header[1]:>9}" + "".join(f" {h:>12}" for h in header[2:])]
-    for name, (train, infer) in medians.items():
-        rows.append(
-            f"{name:28} {1e3 * train:9.2f} {1e3 * infer:9.2f} {train / torch_train:11.2f}x "
-            f"{train / naive_train:11.2f}x {infer / torch_infer:11.2f}x"
-        )
-    for path in ("", " bptt"):
-        plain_train, plain_infer = medians[f"snippets.{mode}{path}"]
-        traced_train, traced_infer = medians[f"snippets.{mode}{path} + traces"]
-        rows.append(
-            f"traces cost{path} {100 * (traced_train / plain_train - 1):+.0f} % in training, "
-            f"{100 * (traced_infer / plain_infer - 1):+.0f} % in inference"
-        )
-    rows += [f"{name}: first call (compiles forward and backward) {s:.0f} s" for name, s in compile_s.items()]
-    return rows
