@@ -46,7 +46,7 @@ def plot_hero(result: dict, memory: dict, narrow: bool = False, sequences: int =
             title=f"Unit {memory['shown']['unit']} of one trained LSTM",
         )
         for ax in (curves, unit):
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 if ax is unit else 2, fontsize=8)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 if ax is unit else 2, fontsize=9)
     return fig
 
 
