@@ -96,6 +96,21 @@ def test_gradient_decay_plots_both_matrices_and_the_bound_on_one_scale(small_gra
 
 
 @pytest.mark.parametrize("narrow", [False, True])
+def test_lead_figure_draws_the_random_matrix_at_every_sigma_named_at_its_end(small_gradients, narrow):
+    result, _ = small_gradients
+    fig = rnn_figures.plot_decay_lead(result, narrow=narrow)
+    (ax,) = fig.axes
+    lines = lines_by_label(ax)
+    for sigma in result["sigmas"]:
+        name = rf"$\lambda_1 = {sigma:g}$"
+        expected = np.power(10.0, result["curves"][str(sigma)]["h"]["log10_mean"])
+        np.testing.assert_allclose(lines[name].get_ydata(), expected)
+        assert any(t.get_text() == name for t in ax.texts)  # named at the line's end, no legend to look up
+    assert ax.get_yscale() == "log" and ax.get_legend() is None
+    assert fig.get_size_inches()[0] <= (figures.PHONE_WIDTH if narrow else 7.5)
+
+
+@pytest.mark.parametrize("narrow", [False, True])
 def test_rates_figure_plots_the_measured_rates_and_their_estimates(small_gradients, narrow):
     result, _ = small_gradients
     fig = rnn_figures.plot_rates(result, narrow=narrow)

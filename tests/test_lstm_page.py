@@ -4,6 +4,7 @@ their figures, and that their claims are checks that can fail. The claims on the
 in the `site` tests at the end."""
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -109,12 +110,59 @@ def test_truncated_gradient_experiment_shape(small_truncated):
 # --------------------------------------------------------------------------------------
 
 
+def _hand_set_trace(seed: int = 0, T: int = 40) -> dict:
+    """The hand-set integrating LSTM (below) on one adding-problem sequence, traced as the page traces its
+    trained network, with the fields `carry_trace` adds."""
+    from snippets.tasks import AddingProblem
+
+    x, _ = AddingProblem(T=T).sample(1, torch.Generator().manual_seed(seed))
+    trace = L.trace_sequence(_integrating_lstm(), x[0])
+    trace.update(unit=2, seed=seed, model="lstm_fb1")
+    return trace
+
+
+def test_trace_sequence_is_torch_nn_on_the_same_weights_and_reads_out_the_answer():
+    state = _integrating_lstm()
+    trace = _hand_set_trace()
+    reference = torch.nn.LSTM(2, 4, batch_first=True).double()
+    reference.load_state_dict({k.removeprefix("rnn."): v.double() for k, v in state.items() if k.startswith("rnn.")})
+    out, (h_n, c_n) = reference(torch.as_tensor(trace["x"])[None])
+    np.testing.assert_allclose(trace["h"], out[0].detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(trace["c"][-1], c_n[0, 0].detach().numpy(), rtol=0, atol=1e-12)
+    readout = float(out[0, -1].detach() @ state["readout.weight"][0].double() + state["readout.bias"][0])
+    assert trace["answer"] == pytest.approx(readout, abs=1e-12)
+    assert len(trace["marks"]) == 2 and trace["target"] == pytest.approx(trace["x"][trace["marks"], 0].sum())
+    with pytest.raises(ValueError, match=r"one adding-problem sequence of shape \(time, 2\)"):
+        L.trace_sequence(state, np.zeros((3, 40, 2)))
+
+
+def test_step_values_show_the_write_at_the_first_mark_and_obey_the_equations():
+    trace = _hand_set_trace()
+    first = trace["marks"][0]
+    values = L.lstm_step_values(trace=trace)  # by default: the carrying unit at its first mark
+    assert (values["step"], values["unit"]) == (first, 2)
+    assert values["x"] == [pytest.approx(trace["x"][first, 0]), 1.0] and len(values["h_prev"]) == 4
+    assert values["i"] > 0.99 and values["f"] > 0.999  # the hand-set unit opens at the mark and keeps
+    assert values["g"] == pytest.approx(math.tanh(values["x"][0]), abs=1e-12)  # its candidate is the value
+    assert values["c_prev"] == pytest.approx(float(trace["c"][first - 1, 2]))
+    assert values["c"] == pytest.approx(values["fc"] + values["ig"], abs=1e-12)
+    assert L.step_numbers_add_up(trace=trace).holds
+    later = L.lstm_step_values(step=first + 1, trace=trace)
+    assert later["i"] < 0.01 and later["c_prev"] == pytest.approx(values["c"])  # shut again, holding
+    with pytest.raises(ValueError, match=r"step an int in \[0, 40\)"):
+        L.lstm_step_values(step=40, trace=trace)
+    with pytest.raises(ValueError, match=r"unit an int in \[0, 4\)"):
+        L.lstm_step_values(unit=4, trace=trace)
+
+
 def test_cell_diagram_writes_in_the_values_and_highlights_one_stage():
-    values = L.lstm_step_values(seed=0)
+    values = L.lstm_step_values(trace=_hand_set_trace())
     fig = D.plot_lstm_cell(values)
     text = " ".join(t.get_text() for t in fig.axes[0].texts)
     for key in ("f", "i", "g", "o", "c", "h", "c_prev", "fc", "ig"):
         assert f"{values[key]:+.2f}" in text, key
+    assert "4 values" in text and f"= ({values['x'][0]:.2f}".rstrip("0") in text  # h_{t-1} summed up, x_t whole
+    assert values["title"] in text
     faded = [t.get_alpha() for t in D.plot_lstm_cell(values, highlight="forget").axes[0].texts]
     assert 1.0 in faded and min(a for a in faded if a is not None) < 0.5
     with pytest.raises(ValueError, match="expected highlight one of"):
@@ -122,25 +170,59 @@ def test_cell_diagram_writes_in_the_values_and_highlights_one_stage():
     assert figures.svg_html(fig, "Cell.") == figures.svg_html(D.plot_lstm_cell(values), "Cell.")
 
 
-def test_cell_diagram_values_obey_the_equations():
-    values = L.lstm_step_values(step=3, unit=0, seed=0)
-    trace = L.lstm_gate_traces(L.pulse_input(), seed=0)
-    assert values["c_prev"] == pytest.approx(float(trace["c"][2, 0]))
-    assert values["c"] == pytest.approx(values["fc"] + values["ig"], abs=1e-6)
-    assert L.step_numbers_add_up(seed=0).holds
-    with pytest.raises(ValueError, match=r"step an int in \[0, 30\)"):
-        L.lstm_step_values(step=30)
+def test_carry_sequences_picks_the_first_sequences_with_an_early_first_mark():
+    x = np.zeros((6, 20, 2))
+    for s, (first, second) in enumerate([(7, 15), (2, 12), (0, 10), (5, 18), (4, 11), (1, 19)]):
+        x[s, [first, second], 1] = 1
+    assert L.carry_sequences(x, n=3, within=5) == [1, 2, 4]
+    assert L.carry_sequences(x, n=1, within=1) == [2]
+    with pytest.raises(ValueError, match="expected 5 sequences with a first mark in their first 5 steps, found 4"):
+        L.carry_sequences(x, n=5, within=5)
+    with pytest.raises(ValueError, match=r"shape \(sequence, time, 2\)"):
+        L.carry_sequences(x[..., 0])
+
+
+def test_carry_facts_read_the_shown_network_on_the_sequences_it_shows():
+    result = {
+        "T": 40,
+        "cells": {
+            "lstm_fb1": {"runs": [{"status": "solved", "config": {"seed": 0}, "state_dict": _integrating_lstm()}]},
+            "lstm": {"runs": []},
+        },
+    }
+    facts = L.carry_facts(result)
+    x = L.adding_memory(result)["shown"]["traces"]["x"]
+    shown = L.carry_sequences(x)
+    assert facts["first_values"] == ", ".join(f"{x[s, np.flatnonzero(x[s, :, 1])[0], 0]:.2f}" for s in shown)
+    assert facts["order_kept"] is True  # the hand-set unit holds each first value, so their order holds
+    assert facts["f_gap"].startswith("3.") and facts["f_gap"].endswith("10⁻⁴")  # 1 - sigmoid(8) = 3.4e-4
+    trace = L.carry_trace(result)
+    assert trace["sequence"] == shown[0] and facts["first_step"] == str(trace["marks"][0])
+    assert facts["answer"] == f"{trace['answer']:.2f}" and facts["target"] == f"{trace['target']:.2f}"
 
 
 def test_narrow_figures_fit_a_phone(small_gradients, small_truncated):
     narrow = [
-        D.plot_lstm_cell(L.lstm_step_values(seed=0), narrow=True),
+        D.plot_lstm_cell(L.lstm_step_values(trace=_hand_set_trace()), narrow=True),
         D.plot_backward_paths(narrow=True),
+        D.plot_backward_paths(narrow=True, below="truncated"),
         L.plot_cell_gradient(small_gradients, narrow=True),
         B.plot_truncated(small_truncated, narrow=True),
     ]
     for fig in narrow:
         assert fig.get_size_inches()[0] <= figures.PHONE_WIDTH
+
+
+def test_backward_paths_below_the_full_gradient_show_the_rnn_or_the_cut_loop():
+    def texts(fig):
+        return [t.get_text() for t in fig.axes[0].texts]
+
+    rnn, cut = D.plot_backward_paths(), D.plot_backward_paths(below="truncated")
+    assert any("W_{hh}" in t for t in texts(rnn)) and "✕" not in texts(rnn)
+    assert texts(cut).count("✕") == 2 and not any("W_{hh}" in t for t in texts(cut))
+    assert sum("via the gates" in t for t in texts(cut)) == 4  # the loop, drawn above and cut below
+    with pytest.raises(ValueError, match="expected below 'rnn' or 'truncated'"):
+        D.plot_backward_paths(below="gru")
 
 
 def test_gradient_figure_draws_the_geometric_mean_of_each_path(small_gradients):

@@ -1,6 +1,8 @@
 r"""The LSTM cell page: figures, tables, facts and claims.
 
-- one step of the cell with real numbers (`lstm_diagram` draws it) and the gates of a pulse input;
+- the page's first figure: a trained LSTM's carrying unit on one adding-problem sequence, beside every
+  other unit; and one step of that unit drawn with its numbers (`lstm_diagram` draws it);
+- the gates of an untrained LSTM on a pulse input;
 - the gradient at the cell state: all paths, all but the loop through the candidate, the cell path;
 - a trained LSTM holding a value for 50 and more steps (the adding problem), next to a tanh RNN;
 - what a trained recall LSTM holds over its gap;
@@ -18,11 +20,12 @@ import math
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from snippets import seeding
 from snippets.experiments.stats import mean_ci95
-from snippets.figures import COLORS, PHONE_WIDTH, Claim, theme
+from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
 from snippets.figures.lstm_diagram import plot_backward_paths, plot_lstm_cell
 from snippets.figures.significance import compare_counts
 
@@ -66,7 +69,7 @@ def _sci(value: float) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Gates of an untrained LSTM on a pulse input, and one step drawn with its numbers
+# Gates of an untrained LSTM on a pulse input
 # --------------------------------------------------------------------------------------
 
 
@@ -143,56 +146,6 @@ def lstm_gates_figure(
     x = pulse_input()
     trace = lstm_gate_traces(x, hidden_size=hidden_size, seed=seed, forget_bias=forget_bias)
     return plot_lstm_gates(x, trace, narrow=narrow)
-
-
-def lstm_step_values(
-    step: int = 3, unit: int = 0, seed: int | None = None, hidden_size: int = 3, forget_bias: float = 0.0
-) -> dict:
-    r"""One unit's values at one step of the pulse-input forward pass of `lstm_gates_figure`.
-
-    Read from the `return_gates=True` traces: the gates `"i"`, `"f"`, `"g"`, `"o"`, the states
-    `"c_prev"`, `"c"`, `"h"`, the whole previous hidden state `"h_prev"` (a list: every gate sees
-    all of it) and the input `"x"`; plus the products the diagram shows, `"fc"` $= f_t c_{t-1}$,
-    `"ig"` $= i_t g_t$ and `"tanh_c"` $= \tanh(c_t)$. Before the first step the state is zero.
-    `seed` defaults to `snippets.seeding.seed(0)`.
-    """
-    seed = seeding.seed(0) if seed is None else seed
-    x = pulse_input()
-    if not isinstance(step, int) or not 0 <= step < len(x):
-        raise ValueError(f"lstm_step_values: expected step an int in [0, {len(x)}), got {step!r}")
-    if not isinstance(unit, int) or not 0 <= unit < hidden_size:
-        raise ValueError(f"lstm_step_values: expected unit an int in [0, {hidden_size}), got {unit!r}")
-    trace = lstm_gate_traces(x, hidden_size=hidden_size, seed=seed, forget_bias=forget_bias)
-    values = {key: float(trace[key][step, unit]) for key in ("i", "f", "g", "o", "c", "h")}
-    values["c_prev"] = float(trace["c"][step - 1, unit]) if step else 0.0
-    values["h_prev"] = [float(v) for v in trace["h"][step - 1]] if step else [0.0] * hidden_size
-    values["x"] = float(x[step, 0, 0])
-    values.update(fc=values["f"] * values["c_prev"], ig=values["i"] * values["g"], tanh_c=float(np.tanh(values["c"])))
-    values.update(step=step, unit=unit, seed=seed, hidden_size=hidden_size)
-    return values
-
-
-def lstm_cell_figure(
-    step: int = 3, unit: int = 0, seed: int | None = None, highlight: str | None = None, narrow: bool = False
-) -> Figure:
-    """The page's cell diagram: `plot_lstm_cell` of `lstm_step_values` (the gates figure's network)."""
-    return plot_lstm_cell(lstm_step_values(step=step, unit=unit, seed=seed), highlight=highlight, narrow=narrow)
-
-
-def step_facts(step: int = 3, unit: int = 0, seed: int | None = None) -> dict:
-    """The numbers of the drawn step, as the walk-through's sentences print them (signed, 2 decimals)."""
-    values = lstm_step_values(step=step, unit=unit, seed=seed)
-    out = {key: f"{values[key]:+.2f}" for key in ("i", "f", "g", "o", "c", "h", "c_prev", "fc", "ig", "tanh_c", "x")}
-    out.update(step=str(step), unit=str(unit + 1), hidden=str(values["hidden_size"]), seed=str(values["seed"]))
-    out["kept_share"] = f"{values['f']:.0%}"
-    return out
-
-
-def step_numbers_add_up(step: int = 3, unit: int = 0, seed: int | None = None) -> Claim:
-    """The drawn numbers obey the equations: c_t = f_t c_{t-1} + i_t g_t and h_t = o_t tanh(c_t)."""
-    v = lstm_step_values(step=step, unit=unit, seed=seed)
-    errors = (abs(v["c"] - v["fc"] - v["ig"]), abs(v["h"] - v["o"] * v["tanh_c"]))
-    return Claim(max(errors) < 1e-6, f"|c - (fc + ig)| = {errors[0]:.1e}, |h - o tanh c| = {errors[1]:.1e}")
 
 
 # --------------------------------------------------------------------------------------
@@ -568,14 +521,16 @@ def adding_curves_figure(narrow: bool = False) -> Figure:
     return plot_adding_curves(_load_adding(None), narrow=narrow)
 
 
-def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> Figure:
-    """The shown network's carrying unit on the first `sequences` validation sequences.
+def plot_adding_unit(memory: dict, sequences: int | list[int] = 3, narrow: bool = False) -> Figure:
+    """The shown network's carrying unit on some of its validation sequences: the first `sequences`,
+    or those listed.
 
     Rows: the marked values (stems at their steps), the unit's input gate, forget gate and cell
-    state; one colour per sequence, its marks as thin vertical lines in every row.
+    state; one colour and line style per sequence, named by its first marked value in the legend,
+    its marks as thin vertical lines in every row.
     """
-    shown = memory["shown"]
-    tr = shown["traces"]
+    tr = memory["shown"]["traces"]
+    sequences = list(range(sequences)) if isinstance(sequences, int) else list(sequences)
     steps = np.arange(memory["T"])
     rows = [
         ("marked\nvalues", None),
@@ -584,19 +539,18 @@ def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> 
         ("cell state\n$c_t$", "c"),
     ]
     with theme():
-        fig = Figure(figsize=(PHONE_WIDTH, 5.6) if narrow else (7.2, 5.0), layout="constrained")
+        fig = Figure(figsize=(PHONE_WIDTH, 5.6) if narrow else (7.2, 4.8), layout="constrained")
         axes = fig.subplots(len(rows), 1, sharex=True)
-        for s, color in zip(range(sequences), COLORS):
+        for s, color, style in zip(sequences, COLORS, LINESTYLES):
             marks = np.flatnonzero(tr["x"][s, :, 1])
             for ax, (_, key) in zip(axes, rows):
                 for m in marks:
                     ax.axvline(m, color=color, alpha=0.35, linewidth=0.8)
                 if key is None:
                     ax.vlines(marks, 0, tr["x"][s, marks, 0], color=color, linewidth=2.5)
-                    name = f"{'seq.' if narrow else 'sequence'} {s + 1}"
-                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4, label=name)
+                    ax.plot(marks, tr["x"][s, marks, 0], "o", color=color, markersize=4)
                 else:
-                    ax.plot(steps, tr[key][:, s], color=color, linewidth=1.4)
+                    ax.plot(steps, tr[key][:, s], color=color, linestyle=style, linewidth=1.4)
         for ax, (label, _) in zip(axes, rows):
             ax.set_ylabel(
                 label.replace("\n", " ") if narrow else label,
@@ -608,15 +562,22 @@ def plot_adding_unit(memory: dict, sequences: int = 3, narrow: bool = False) -> 
         axes[0].set_ylim(0, 1.05)
         axes[1].set_ylim(-0.03, 1.03)
         axes[2].set_ylim(-0.03, 1.03)
-        fig.legend(loc="outside upper center", ncols=sequences, fontsize=9)
+        handles = [  # a sequence's dot (its marked values) and line style (its gates and cell state)
+            Line2D([], [], color=color, linestyle=style, marker="o", markersize=4, linewidth=1.4)
+            for _, color, style in zip(sequences, COLORS, LINESTYLES)
+        ]
+        names = [f"first value {tr['x'][s, np.flatnonzero(tr['x'][s, :, 1])[0], 0]:.2f}" for s in sequences]
+        fig.legend(handles, names, loc="outside upper center", ncols=1 if narrow else len(sequences), fontsize=9)
         axes[-1].set_xlabel("time step $t$" + ("" if narrow else " (the answer is read at the last step)"))
         axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
 def adding_unit_figure(narrow: bool = False) -> Figure:
-    """`plot_adding_unit` of the cached `adding_problem` experiment's stored LSTMs."""
-    return plot_adding_unit(adding_memory(), narrow=narrow)
+    """The LSTM page's first figure: `plot_adding_unit` of the shown network (`adding_memory`) on the
+    validation sequences `carry_sequences` picks, whose first values must cross almost the whole sequence."""
+    memory = adding_memory()
+    return plot_adding_unit(memory, carry_sequences(memory["shown"]["traces"]["x"]), narrow=narrow)
 
 
 def adding_facts(result: dict | None = None) -> dict:
@@ -680,6 +641,175 @@ def adding_units_table(result: dict | None = None) -> str:
             f"| {u['i_marks']:.2f} | {u['i_else']:.3f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# The carrying unit across a whole sequence: the page's first figure, and the step its diagram draws
+# --------------------------------------------------------------------------------------
+
+CARRY_WITHIN = 5  # the sequences the page's first figure shows have their first mark in their first 5 steps
+
+
+def carry_sequences(x: np.ndarray, n: int = 3, within: int = CARRY_WITHIN) -> list[int]:
+    """The first `n` sequences of `x` (sequence, time, 2: value, marker) whose first mark falls on one
+    of their first `within` steps: the values they carry have (almost) the whole sequence to cross."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[2] != 2:
+        raise ValueError(f"carry_sequences: expected x of shape (sequence, time, 2), got {x.shape}")
+    found = np.flatnonzero((x[:, :, 1].max(1) == 1) & (x[:, :, 1].argmax(1) < within))[:n]
+    if len(found) < n:
+        raise ValueError(
+            f"carry_sequences: expected {n} sequences with a first mark in their first {within} steps, "
+            f"found {len(found)} of {len(x)}"
+        )
+    return [int(s) for s in found]
+
+
+@torch.no_grad()
+def trace_sequence(state_dict: dict, x) -> dict:
+    r"""Run a trained adding-problem model (a `SequenceModel` state dict) on one sequence `x` (time, 2).
+
+    The weights go into `snippets.LSTM` (`traceable_layer`), which runs in float64 on its default
+    path, the step function the page shows, and returns every gate (`return_gates=True`).
+    Returns arrays (time, unit) for `"i"`, `"f"`, `"g"`, `"o"`, `"c"`, `"h"`; the input `"x"`;
+    the marked steps `"marks"`; the network's answer at the last step, `"answer"` (the read-out of
+    $h_T$), and the sum it should give, `"target"`.
+    """
+    from snippets.train import traceable_layer
+
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(
+            f"trace_sequence: expected one adding-problem sequence of shape (time, 2), got {tuple(x.shape)}"
+        )
+    layer = traceable_layer(state_dict).double()
+    _, _, gates = layer(x[None], return_gates=True)
+    trace = {key: value[0, 0, :, 0].numpy() for key, value in gates.items()}  # (time, unit)
+    readout_w, readout_b = state_dict["readout.weight"].double(), state_dict["readout.bias"].double()
+    marks = torch.nonzero(x[:, 1] == 1).flatten().tolist()
+    trace.update(
+        x=x.numpy(),
+        marks=marks,
+        answer=float(torch.as_tensor(trace["h"][-1]) @ readout_w[0] + readout_b[0]),
+        target=float(x[marks, 0].sum()),
+    )
+    return trace
+
+
+_carried: dict[tuple, dict] = {}  # (state-dict digest, sequence) -> carry_trace's result
+
+
+def carry_trace(result: dict | None = None) -> dict:
+    """The network the page shows (`adding_memory`) on the first sequence of its first figure (`carry_sequences`),
+    every unit traced (`trace_sequence`); adds the carrying `"unit"`, its `"seed"` and `"model"`, and the
+    `"sequence"`'s index. Kept in memory for the process: the page's first figure, its diagram and their
+    sentences all read it."""
+    result = _load_adding(result)
+    shown = adding_memory(result)["shown"]
+    run = next(r for r in adding_solved(result, shown["model"]) if r["config"]["seed"] == shown["seed"])
+    sequence = carry_sequences(shown["traces"]["x"])[0]
+    key = (_digest(run["state_dict"]), sequence)
+    if key not in _carried:
+        trace = trace_sequence(run["state_dict"], shown["traces"]["x"][sequence])
+        trace.update(unit=shown["unit"], seed=shown["seed"], model=shown["model"], sequence=sequence)
+        _carried[key] = trace
+    return _carried[key]
+
+
+def carry_facts(result: dict | None = None) -> dict:
+    """The numbers of the page's first sentence and figure: the sequences shown, how the carrying unit's
+    gates write and hold their first values, whether its cell state keeps them in order, and the
+    network's answer on the first of them."""
+    result = _load_adding(result)
+    memory = adding_memory(result)
+    tr, shown = memory["shown"]["traces"], memory["shown"]
+    sequences = carry_sequences(tr["x"])
+    marks = [np.flatnonzero(tr["x"][s, :, 1]) for s in sequences]
+    firsts = np.array([tr["x"][s, m[0], 0] for s, m in zip(sequences, marks)])
+    holding = [np.arange(m[0] + 1, m[1]) for m in marks]
+    f_gap = max(float((1 - tr["f"][h, s]).max()) for s, h in zip(sequences, holding))
+    # While every shown sequence holds its first value alone, are the cell states in the order of those values?
+    common = np.arange(max(m[0] for m in marks) + 1, min(m[1] for m in marks))
+    order = np.argsort(firsts * np.sign(shown["corr"]))
+    c = tr["c"][np.ix_(common, sequences)]
+    order_kept = bool(len(common)) and bool(np.all(np.diff(c[:, order], axis=1) > 0))
+    first = carry_trace(result)
+    return {
+        "within": str(CARRY_WITHIN),
+        "n": str(len(sequences)),
+        "n_validation": str(tr["x"].shape[0]),
+        "first_values": ", ".join(f"{v:.2f}" for v in firsts),
+        "carried": _range([memory["T"] - 1 - m[0] for m in marks], "{:d}"),
+        "apart": _range([m[1] - m[0] for m in marks], "{:d}"),
+        "f_gap": _sci(f_gap),
+        "order_kept": order_kept,
+        "common": f"{common[0]}–{common[-1]}" if len(common) else "",
+        "c_after": f"{first['c'][first['marks'][0], first['unit']]:+.2f}",
+        "c_before": f"{first['c'][first['marks'][1] - 1, first['unit']]:+.2f}",
+        "first_step": str(first["marks"][0]),
+        "second_step": str(first["marks"][1]),
+        "answer": f"{first['answer']:.2f}",
+        "target": f"{first['target']:.2f}",
+        "i_else": f"{np.delete(first['i'][:, first['unit']], first['marks']).max():.3f}",
+    }
+
+
+def lstm_step_values(step: int | None = None, unit: int | None = None, trace: dict | None = None) -> dict:
+    r"""One unit's values at one step of a traced sequence: by default `carry_trace`'s carrying unit at
+    its first marked step, where it writes the value it will carry.
+
+    Read from the `return_gates=True` traces: the gates `"i"`, `"f"`, `"g"`, `"o"`, the states
+    `"c_prev"`, `"c"`, `"h"`, the whole previous hidden state `"h_prev"` (a list: every gate sees
+    all of it) and the input `"x"` (value, marker); plus the products the diagram shows, `"fc"`
+    $= f_t c_{t-1}$, `"ig"` $= i_t g_t$ and `"tanh_c"` $= \tanh(c_t)$. Before the first step the
+    state is zero. `trace`: a `trace_sequence` result with `"unit"`, `"seed"` and `"model"` added.
+    """
+    trace = carry_trace() if trace is None else trace
+    steps, hidden = trace["c"].shape
+    step = trace["marks"][0] if step is None else step
+    unit = trace["unit"] if unit is None else unit
+    if not isinstance(step, int) or not 0 <= step < steps:
+        raise ValueError(f"lstm_step_values: expected step an int in [0, {steps}), got {step!r}")
+    if not isinstance(unit, int) or not 0 <= unit < hidden:
+        raise ValueError(f"lstm_step_values: expected unit an int in [0, {hidden}), got {unit!r}")
+    values = {key: float(trace[key][step, unit]) for key in ("i", "f", "g", "o", "c", "h")}
+    values["c_prev"] = float(trace["c"][step - 1, unit]) if step else 0.0
+    values["h_prev"] = [float(v) for v in trace["h"][step - 1]] if step else [0.0] * hidden
+    values["x"] = [float(v) for v in trace["x"][step]]
+    values.update(fc=values["f"] * values["c_prev"], ig=values["i"] * values["g"], tanh_c=float(np.tanh(values["c"])))
+    values.update(step=step, unit=unit, hidden_size=hidden, seed=trace["seed"], model=trace["model"])
+    values["title"] = f"the trained adding-problem LSTM of seed {trace['seed']}"  # the diagram's heading
+    return values
+
+
+def lstm_cell_figure(step: int | None = None, highlight: str | None = None, narrow: bool = False) -> Figure:
+    """The page's cell diagram: `plot_lstm_cell` of `lstm_step_values` (by default the carrying unit's first mark)."""
+    return plot_lstm_cell(lstm_step_values(step=step), highlight=highlight, narrow=narrow)
+
+
+def step_facts(step: int | None = None) -> dict:
+    """The numbers of the drawn step, as the walk-through's sentences print them (signed, 2 decimals)."""
+    v = lstm_step_values(step=step)
+    out = {key: f"{v[key]:+.2f}" for key in ("i", "f", "g", "o", "c", "h", "c_prev", "fc", "ig", "tanh_c")}
+    out.update(
+        step=str(v["step"]),
+        unit=str(v["unit"]),
+        hidden=str(v["hidden_size"]),
+        seed=str(v["seed"]),
+        model=dict(LSTMS)[v["model"]],
+        value=f"{v['x'][0]:.2f}",
+        marker=f"{v['x'][1]:g}",
+        kept_share=f"{v['f']:.0%}",
+        h_prev=f"{v['h_prev'][v['unit']]:+.2f}",
+    )
+    return out
+
+
+def step_numbers_add_up(step: int | None = None, trace: dict | None = None) -> Claim:
+    """The drawn numbers obey the equations: c_t = f_t c_{t-1} + i_t g_t and h_t = o_t tanh(c_t)."""
+    v = lstm_step_values(step=step, trace=trace)
+    errors = (abs(v["c"] - v["fc"] - v["ig"]), abs(v["h"] - v["o"] * v["tanh_c"]))
+    return Claim(max(errors) < 1e-6, f"|c - (fc + ig)| = {errors[0]:.1e}, |h - o tanh c| = {errors[1]:.1e}")
 
 
 # --------------------------------------------------------------------------------------

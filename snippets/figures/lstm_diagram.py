@@ -91,6 +91,10 @@ def plot_lstm_cell(values: dict, highlight: str | None = None, narrow: bool = Fa
     sit below it, fed by $h_{t-1}$ and $x_t$; on the right $h_t = o_t \tanh(c_t)$. `highlight`
     (`"forget"`, `"write"`, `"update"` or `"read"`) draws that stage's parts and fades the rest.
     `narrow`: the phone's figure, `PHONE_WIDTH` wide, with short labels.
+
+    `values`: the gates and states (`lstm.lstm_step_values`); `"h_prev"` is the whole previous
+    hidden state (printed in full up to 3 units, else as its size), `"x"` the
+    input (a number or a list); `"title"`, if given, names the network in the desktop heading.
     """
     v = values
     fmt = "{:+.2f}".format
@@ -135,80 +139,109 @@ def plot_lstm_cell(values: dict, highlight: str | None = None, narrow: bool = Fa
         pen.arrow("o", (X["o"] + GATE_WIDTH / 2, gates), (X["out"] - 0.3, gates))
         pen.box("h", (X["out"], Y["h"]), f"$h_t$\n{fmt(v['h'])}", 1.3, 1.0)
         pen.arrow("times_o", (X["out"], gates - 0.3), (X["out"], Y["h"] + 0.5))
-        # the inputs every gate sees
-        h_prev = ", ".join(f"{h:+.2f}" for h in v["h_prev"])
+        # the inputs every gate sees: the whole previous hidden state (summed up if long) and the input
+        h_prev, x = v["h_prev"], v["x"] if isinstance(v["x"], (list, tuple)) else [v["x"]]
+        if len(h_prev) <= 3:
+            h_text = "$h_{t-1}$ = (" + ", ".join(f"{h:+.2f}" for h in h_prev) + ")"
+        else:
+            h_text = f"$h_{{t-1}}$: {len(h_prev)} values"
+        x_text = "$x_t$ = " + (
+            fmt(x[0]) if len(x) == 1 else "(" + ", ".join(f"{u:.2f}".rstrip("0").rstrip(".") for u in x) + ")"
+        )
         pen.box(
             "inputs",
             ((X["f"] + X["o"]) / 2, Y["inputs"]),
-            f"$h_{{t-1}}$ = ({h_prev})" + ("\n" if narrow else "    ") + f"$x_t$ = {fmt(v['x'])}",
+            h_text + ("\n" if narrow else "    ") + x_text,
             X["o"] - X["f"] + GATE_WIDTH,
             0.95 if narrow else 0.7,
             round_=False,
         )
-        where = f"step $t$ = {v['step']}, unit {v['unit'] + 1}"
-        if not narrow:
-            model = f"snippets.LSTM(1, {v['hidden_size']}), seed {v['seed']}"
-            where = f"unit {v['unit'] + 1} of {model}, step $t$ = {v['step']}"
+        where = f"step $t$ = {v['step']}, unit {v['unit']}"
+        if not narrow and v.get("title"):
+            where = f"unit {v['unit']} of {v['title']}, step $t$ = {v['step']}"
         ax.text(-0.05, 6.95, where, ha="left", va="center", fontsize=font - 1, alpha=0.75)
     return fig
 
 
-def plot_backward_paths(narrow: bool = False) -> Figure:
-    r"""Back through time: the LSTM's gradient along the cell, $\times f_t$ per step, next to the RNN's.
+def _cell_chain(pen, ax, y, gap, font, loop: str) -> None:
+    r"""Three cell-state gradients $\delta c_{t-2}, \delta c_{t-1}, \delta c_t$ at height `y`, joined
+    right to left by $\times f$ (the highway); `loop`: the route out of the cell through the gates and
+    $h$ and back in, drawn (`"drawn"`), drawn faint and crossed out (`"cut"`), or left out (`"none"`)."""
+    for k, label in enumerate(("t-2", "t-1", "t")):
+        pen.box("c", (k * gap, y), rf"$\delta c_{{{label}}}$", 1.25, 0.8, color=PATH)
+    for k, step in ((1, "t-1"), (2, "t")):
+        right, left = k * gap - 0.62, (k - 1) * gap + 0.62
+        pen.arrow("path", (right, y), (left, y), PATH, 2.4)
+        ax.text((right + left) / 2, y + 0.12, rf"$\times f_{{{step}}}$", ha="center", va="bottom", fontsize=font)
+        if loop == "none":
+            continue
+        # the loop: out of the cell at step `step` through the gates, into h_{step-1}, back into the cell
+        alpha = 1.0 if loop == "drawn" else 0.3
+        ax.add_patch(
+            FancyArrowPatch(
+                (k * gap - 0.2, y - 0.4),
+                ((k - 1) * gap + 0.2, y - 0.4),
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color=LOOP,
+                linewidth=1.3,
+                linestyle="--",
+                connectionstyle="arc3,rad=-0.45",
+                shrinkA=0,
+                shrinkB=0,
+                alpha=alpha,
+            )
+        )
+        middle = ((k - 0.5) * gap, y - 0.4 - 0.5 * 0.45 * (gap - 0.4))  # the arc's lowest point
+        via = r"via the gates and $h_{%s}$" % ("t-2" if k == 1 else "t-1")
+        ax.text(middle[0], middle[1] - 0.12, via, ha="center", va="top", fontsize=font - 1.5, color=LOOP, alpha=alpha)
+        if loop == "cut":
+            ax.text(*middle, "✕", ha="center", va="center", fontsize=font + 4, color=LOOP)
+
+
+def plot_backward_paths(narrow: bool = False, below: str = "rnn") -> Figure:
+    r"""Back through time: the LSTM's gradient along the cell, $\times f_t$ per step, and the loop.
 
     Top: $\delta c_{t-1} = f_t\, \delta c_t + \dots$, the highway, and (dashed) the loop out of the
-    cell through $h_{t-1}$ and the gates back into it. Bottom: the tanh RNN, where every step
-    multiplies by $W_{hh}^\top \operatorname{diag}(1 - h_t^2)$.
+    cell through $h_{t-1}$ and the gates back into it. Below it, `below="rnn"`: the tanh RNN, where
+    every step multiplies by $W_{hh}^\top \operatorname{diag}(1 - h_t^2)$; `below="truncated"`: the
+    1997 LSTM's truncated gradient, the same highway with the loop cut.
     """
+    if below not in ("rnn", "truncated"):
+        raise ValueError(f"plot_backward_paths: expected below 'rnn' or 'truncated', got {below!r}")
     font = 8.5 if narrow else 11.0
     gap = 3.0 if narrow else 4.2
     with theme():
-        fig = Figure(figsize=(PHONE_WIDTH, 3.3) if narrow else (6.9, 3.6), layout="constrained")
+        low = 0.2 if below == "rnn" else -0.05
+        width = PHONE_WIDTH if narrow else 6.9
+        height = 3.3 if narrow and below == "rnn" else 3.6 if below == "rnn" else width * (5.9 - low) / (2 * gap + 1.8)
+        fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.set_xlim(-0.9, 2 * gap + 0.9)
-        ax.set_ylim(0.2, 5.9)
+        ax.set_ylim(low, 5.9)
         ax.set_aspect("equal")
         pen = _Pen(ax, None, font)
-        lstm_y, rnn_y = 4.6, 0.9
-        ax.text(-0.9, 5.65, "LSTM: along the cell state", fontsize=font, ha="left", color=PATH)
+        top, bottom = 4.6, 0.9 if below == "rnn" else 1.6
+        title = "LSTM: along the cell state" if below == "rnn" else "full gradient: the cell state and the loop"
+        ax.text(-0.9, 5.65, title, fontsize=font, ha="left", color=PATH)
+        _cell_chain(pen, ax, top, gap, font, "drawn")
+        if below == "truncated":
+            ax.text(-0.9, 2.45, "1997, truncated: the loop cut", fontsize=font, ha="left", color=PATH)
+            _cell_chain(pen, ax, bottom, gap, font, "cut")
+            return fig
         ax.text(-0.9, 2.45, "tanh RNN: along the hidden state", fontsize=font, ha="left")
         for k, label in enumerate(("t-2", "t-1", "t")):
-            x = k * gap
-            pen.box("c", (x, lstm_y), rf"$\delta c_{{{label}}}$", 1.25, 0.8, color=PATH)
-            pen.box("h", (x, rnn_y), rf"$\delta h_{{{label}}}$", 1.25, 0.8)
+            pen.box("h", (k * gap, bottom), rf"$\delta h_{{{label}}}$", 1.25, 0.8)
         for k, step in ((1, "t-1"), (2, "t")):
             right, left = k * gap - 0.62, (k - 1) * gap + 0.62
-            pen.arrow("path", (right, lstm_y), (left, lstm_y), PATH, 2.4)
-            ax.text(
-                (right + left) / 2, lstm_y + 0.12, rf"$\times f_{{{step}}}$", ha="center", va="bottom", fontsize=font
-            )
-            pen.arrow("path", (right, rnn_y), (left, rnn_y), "#000000", 1.6)
+            pen.arrow("path", (right, bottom), (left, bottom), "#000000", 1.6)
             ax.text(
                 (right + left) / 2,
-                rnn_y + 0.12,
+                bottom + 0.12,
                 r"$\times W_{hh}^\top$" + "\n" + rf"$\mathrm{{diag}}(1 - h_{{{step}}}^2)$",
                 ha="center",
                 va="bottom",
                 fontsize=font - 1,
-            )
-            # the loop: out of the cell at step `step` through the gates, into h_{step-1}, back into the cell
-            pen.arrow(
-                "loop",
-                (k * gap - 0.2, lstm_y - 0.4),
-                ((k - 1) * gap + 0.2, lstm_y - 0.4),
-                LOOP,
-                1.3,
-                linestyle="--",
-                connectionstyle="arc3,rad=-0.45",
-            )
-            ax.text(
-                (k - 0.5) * gap,
-                lstm_y - 1.35,
-                r"via the gates and $h_{%s}$" % ("t-2" if k == 1 else "t-1"),
-                ha="center",
-                va="center",
-                fontsize=font - 1.5,
-                color=LOOP,
             )
     return fig

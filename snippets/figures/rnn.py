@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from snippets.figures import COLORS, PHONE_WIDTH, Claim, theme
+from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
 
 FORWARD = "#000000"
 BACKWARD = COLORS[1]
@@ -204,6 +204,48 @@ def gradient_decay_figure(narrow: bool = False) -> Figure:
     from snippets.experiments import gradient_decay_rnn
 
     return plot_gradient_decay(gradient_decay_rnn(), narrow)
+
+
+def plot_decay_lead(result: dict, narrow: bool = False) -> Figure:
+    r"""The RNN page's first figure: $\lVert \partial L/\partial h_{T-k}\rVert$ against $k$ in one panel,
+    for PyTorch's random $W_{hh}$ rescaled to each largest singular value $\lambda_1$ of the result.
+
+    One line per $\lambda_1$ (the geometric mean over seeds of each seed's mean over sequences), named
+    at its right end; log scale, with the gradient's size at the last step, 1, as a faint line.
+    """
+    sigmas = result["sigmas"]
+    with theme():
+        fig = Figure(figsize=(PHONE_WIDTH, 3.3) if narrow else (6.6, 3.0), layout="constrained")
+        ax = fig.subplots()
+        for sigma, color, style in zip(sigmas, COLORS, LINESTYLES):
+            curve = result["curves"][str(sigma)]
+            k, mean = np.asarray(curve["k"]), np.power(10.0, curve["h"]["log10_mean"])
+            name = rf"$\lambda_1 = {sigma:g}$"
+            ax.plot(k, mean, color=color, linestyle=style, linewidth=1.8, label=name)
+            ax.annotate(
+                name,
+                (k[-1], mean[-1]),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                color=color,
+                fontsize=8.5 if narrow else 9.5,
+            )
+        ax.axhline(1.0, color="#000000", alpha=0.35, linewidth=0.9)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(FixedLocator([10.0**e for e in range(-200, 201, 20 if narrow else 10)]))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("distance $k$ (steps back from the loss)")
+        ax.set_ylabel(r"$\Vert \partial L / \partial h_{T-k} \Vert$")
+        ax.set_xlim(0, k[-1] * (1.22 if narrow else 1.15))  # room for the names at the lines' ends
+    return fig
+
+
+def decay_lead_figure(narrow: bool = False) -> Figure:
+    """`plot_decay_lead` of the cached `gradient_decay_rnn` experiment."""
+    from snippets.experiments import gradient_decay_rnn
+
+    return plot_decay_lead(gradient_decay_rnn(), narrow)
 
 
 def _rate_summary(result: dict, init: str) -> dict:
