@@ -17,8 +17,9 @@ MAX_COMPARISON_NUMBERS = 60
 
 # What the page shows a reader: a figure is an SVG figure, a picture inside a <figure> (the real-text
 # page's coloured source) or an image; prose is text outside code, tables, tabs, folded blocks,
-# math and the figures themselves (their captions count); numbers are counted in the visible text (closed folds and hidden tabs are not
-# rendered), code blocks, figures' axes and a claim's evidence (shown on a tap) left out.
+# math and the figures themselves (their captions count); numbers are counted in the visible text
+# (closed folds and hidden tabs are not rendered), code blocks, figures' axes and a claim's
+# evidence (shown on a tap) left out.
 MEASURE = """() => {
   const article = document.querySelector('.md-content article');
   const figures = [...article.querySelectorAll('svg.snippets-figure, figure [role=img], figure img')]
