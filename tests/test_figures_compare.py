@@ -12,8 +12,8 @@ import pytest
 from snippets import experiments as ex
 from snippets.experiments import runs
 from snippets.experiments.stats import mean_ci95
+from snippets.figures import PHONE_WIDTH, svg_html
 from snippets.figures import comparison as compare
-from snippets.figures import svg_html
 
 
 def fake_run(final: float, baseline: float, steps, seed: int, solved: bool, lr: float = 0.01) -> dict:
@@ -215,3 +215,88 @@ def test_a_value_verdict_follows_which_way_is_better():
     assert bits["verdict"] == "higher (one-sided exact Mann-Whitney test, p = 0.004)"
     share = compare._value_verdict(result, "test_loss", "{:.2f}", higher_is_better=True)
     assert share["lstm_name"] == "LSTM" and share["sign"] == 1
+
+
+# -- the opening: which cell, for which kind of task ---------------------------------------------------
+
+
+def _opening_results(copy_gru=0.9, char_gru=2.4) -> dict:
+    """Five seeds per model: the adding problem tied (every seed solved), the copy task and the
+    character model as given for the GRU, recall at the longest gap won by the GRU, and at gap 20
+    the LSTM with forget bias 3 ahead of PyTorch's initialisation."""
+    models = ("rnn", "lstm", "lstm_fb1", "gru")
+    adding = _statuses(fake_result({m: [0.005] * 5 for m in models}), {m: 5 for m in models})
+    adding["task_args"] = {"T": 100}
+    copy = fake_result({m: [0.6] * 5 for m in models})
+    for m, shares in {"rnn": [0.12] * 5, "lstm": [0.14] * 5, "lstm_fb1": [0.15, 0.16, 0.14, 0.15, 0.15]}.items():
+        copy["cells"][m]["test_accuracy"] = shares
+    copy["cells"]["gru"]["test_accuracy"] = [copy_gru] * 5
+    char = fake_result({m: [2.3] * 5 for m in models})
+    for m, bits in {"rnn": [2.8] * 5, "lstm": [2.2, 2.21, 2.22, 2.23, 2.24], "lstm_fb1": [2.3] * 5}.items():
+        char["cells"][m]["test_bpc"] = bits
+    char["cells"]["gru"]["test_bpc"] = [char_gru] * 5
+    at = {
+        "20": {"rnn": 0, "lstm": 0, "lstm_fb1": 1, "lstm_fb3": 5, "gru": 5},
+        "40": {"rnn": 2, "lstm": 0, "lstm_fb1": 0, "lstm_fb3": 0, "gru": 5},
+    }
+    recall = {
+        "gaps": [20, 40],
+        "seeds": list(range(5)),
+        "chance_accuracy": 0.125,
+        "by_gap": {
+            gap: {"cells": {m: {"test_accuracy": [1.0] * k + [0.125] * (5 - k)} for m, k in counts.items()}}
+            for gap, counts in at.items()
+        },
+    }
+    return {"adding": adding, "copy": copy, "recall": recall, "char": char}
+
+
+def _times(*intervals) -> dict:
+    return {
+        "tasks": {
+            f"t{k}": {"gru_over_lstm": {"median": m, "low": lo, "high": hi}} for k, (m, lo, hi) in enumerate(intervals)
+        }
+    }
+
+
+def test_advice_rows_name_the_cell_each_test_favours_and_print_its_evidence():
+    rows = compare.advice_rows(_opening_results(), _times((2.0, 1.9, 2.1), (4.0, 3.8, 4.2)))
+    kinds, picks, evidence = zip(*rows)
+    assert kinds[0] == "keep a number across 100 steps (adding problem)" and "gap of 40" in kinds[2]
+    assert picks == ("either (GRU or LSTM, forget bias 1)", "GRU", "GRU", "LSTM", "LSTM", "forget-gate bias 3")
+    assert evidence[0] == "GRU 5, LSTM (bias 1) 5 seeds solved it (equally often)"
+    assert evidence[1] == "GRU 90%, LSTM (bias 1) 15% of the symbols recalled (p = 0.004)"
+    assert evidence[2] == "GRU 5, LSTM (bias 1) 0 seeds learned it (p = 0.004)"
+    assert evidence[3] == "GRU 2.40, LSTM 2.22 test bits per character (p = 0.004)"
+    assert evidence[4] == "a GRU step took 2.0 to 4.0 times as long as an LSTM step here"
+    assert evidence[5] == "bias 3 5, PyTorch's 0 seeds learned it (p = 0.004)"
+
+
+def test_advice_turns_with_the_data_and_names_no_winner_without_a_significant_test():
+    # the GRU now recalls fewer symbols and spends fewer bits; the step times straddle 1
+    rows = compare.advice_rows(_opening_results(copy_gru=0.1, char_gru=2.0), _times((1.1, 0.9, 1.3), (2.0, 1.9, 2.1)))
+    picks = [pick for _, pick, _ in rows]
+    assert picks[1] == "LSTM, forget bias 1" and picks[3] == "GRU" and picks[4] == "either: it depends on the sizes"
+    assert compare._speed_row(_times((0.5, 0.4, 0.6)))[1] == "GRU"
+    level = compare._pick({"sign": 0, "lstm_name": "LSTM", "verdict": "not significantly ..."})
+    assert level == "either (GRU or LSTM)"
+
+
+def test_verdict_figure_draws_every_seed_and_leaves_the_rows_of_models_not_run_empty():
+    results = _opening_results()
+    fig = compare.verdict_figure(results)
+    axes = fig.axes
+    assert len(axes) == 4 and [t.get_text() for t in axes[0].get_yticklabels()] == [
+        compare.SHORT[m] for m in compare.ROWS
+    ]
+    copy = axes[1]
+    # each model's dots sit around its row: row -> the seeds' values
+    dots = {round(float(c.get_offsets()[0][1])): sorted(float(x) for x, _ in c.get_offsets()) for c in copy.collections}
+    assert dots[compare.ROWS.index("gru")] == [0.9] * 5
+    assert dots[compare.ROWS.index("lstm_fb1")] == sorted([0.15, 0.16, 0.14, 0.15, 0.15])
+    assert [t.get_text() for t in copy.texts] == ["not run"]  # the LSTM at forget bias 3 ran recall only
+    assert not axes[2].texts  # recall: all five models
+    assert copy.get_lines()[-1].get_xdata()[0] == pytest.approx(0.125)  # chance
+    assert compare.verdict_figure(results, narrow=True).get_size_inches()[0] <= PHONE_WIDTH
+    with pytest.raises(ValueError, match="task must be one of"):
+        compare.verdict_values(results, "parity")

@@ -138,8 +138,9 @@ def test_unit_html_keeps_the_text_colours_by_value_and_underlines_the_truth():
     html = text.unit_html('a<b\n"c"', [1.0, 0.0, -1.0, 0.3, 0.3, 0.3, 0.3], 1.0, "label")
     visible = re.sub(r"<[^>]+>", "", html)
     assert visible == "a&lt;b\n&quot;c&quot;"
-    assert 'background:rgba(58,125,201,0.450)">a<' in html  # +1: full blue
-    assert 'background:rgba(217,113,28,0.450)">b<' in html  # -1: full orange
+    assert f'background:rgb(var({text.POSITIVE}) / 1.000)">a<' in html  # +1: full blue
+    assert f'background:rgb(var({text.NEGATIVE}) / 1.000)">b<' in html  # -1: full orange
+    assert f"rgb(var({text.POSITIVE}) / 0.250)" in html  # 0.3 of the scale: 2 steps of 8
     assert html.count("<span") == 3  # 0.0 has no colour; the four 0.3 share one span
     marked = text.unit_html('a<b\n"c"', [0.0] * 7, 1.0, "label", marked=[0, 0, 0, 0, 1, 1, 1])
     assert f'<span style="{text.UNDERLINE}">&quot;c&quot;</span>' in marked
@@ -159,9 +160,46 @@ def test_unit_figure_underlines_strings_and_shows_counts_as_a_second_copy():
     assert string.count('class="unit-text"') == 1
     column = text.unit_figure(units, "column")
     assert column.count('class="unit-text"') == 2 and "the column itself" in column
-    assert f"rgba{text.TRUTH}".replace(" ", "")[:10] in column.replace(" ", "")
+    assert f"var({text.TRUTH})" in column
+    assert string.count("<style>") == column.count("<style>") == 1  # the shades' colours, once per figure
     with pytest.raises(ValueError, match="expected a feature"):
         text.unit_figure(units, "semicolons")
+
+
+def _luminance(rgb) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _over(top, alpha: float, bottom):
+    return [alpha * t + (1 - alpha) * b for t, b in zip(top, bottom)]
+
+
+@pytest.mark.parametrize("scheme", [0, 1], ids=["light", "dark"])
+def test_text_over_every_shade_keeps_a_contrast_of_four_and_a_half(scheme):
+    """Material's text and background (light: 87 % black on white; dark, slate: rgba(226, 228, 233,
+    0.82) on rgb(30, 33, 41)), each shade at every step over the background, the text over that."""
+    page, ink, ink_alpha = [((255, 255, 255), (0, 0, 0), 0.87), ((30, 33, 41), (226, 228, 233), 0.82)][scheme]
+    for name, shades in text.SHADES.items():
+        full = [int(c) for c in shades[scheme].split()]
+        for level in range(1, text.LEVELS + 1):
+            background = _over(full, level / text.LEVELS, page)
+            low, high = sorted((_luminance(background), _luminance(_over(ink, ink_alpha, background))))
+            contrast = (high + 0.05) / (low + 0.05)
+            assert contrast >= 4.5, f"{name} at step {level}: {contrast:.2f}"
+    assert f"{text.POSITIVE}:{text.SHADES[text.POSITIVE][scheme]}" in text.SHADING_CSS
+
+
+def test_legend_shows_every_shade_in_order_with_the_scale_at_both_ends():
+    legend = text.legend_html(2.5, "in_string", "c[7]")
+    shades = re.findall(r"background:rgb\(var\((--unit-\w+)\) / ([\d.]+)\)", legend)
+    steps = [-float(a) if name == text.NEGATIVE else float(a) for name, a in shades]
+    assert steps == sorted(steps) and len(steps) == 2 * text.LEVELS and steps[0] == -1.0 and steps[-1] == 1.0
+    assert "\N{MINUS SIGN}2.5" in legend and "+2.5" in legend and "c[7]" in legend and "underlined" in legend
 
 
 def test_units_table_lists_trained_runners_up_and_untrained():
@@ -197,7 +235,19 @@ def test_model_facts_print_the_run():
 def test_sample_facts_sum_over_samples_without_the_prime():
     facts = text.sample_facts(fake_units())
     assert facts["lines"] == "6" and facts["opened"] == "3" and facts["longest_spaces"] == "50"
-    assert facts["long_spaces"] is True
+    assert facts["long_spaces"] is True and facts["parsed"] == "0"  # an unexpected indent; an open bracket
+    assert text.parses("class A:\n    x = (1)\n") and not text.parses("class A(:\n") and not text.parses("a\x00")
+
+
+def test_excerpt_facts_average_the_unit_inside_and_outside_the_feature():
+    facts = text.excerpt_facts(fake_units())
+    assert (facts["file"], facts["first_line"], facts["last_line"], facts["unit"]) == ("nn/a.py", "3", "4", "c[0]")
+    # inside the string "a", quotes included: 0.5, -1, 0; outside, the newline left out: twelve values summing to -1
+    assert facts["mean_inside"] == "-0.2" and facts["mean_outside"] == "-0.1" and facts["higher_inside"] is False
+    units = fake_units()
+    units["excerpt"]["features"]["in_string"] = [0] * 16
+    with pytest.raises(ValueError, match="both inside and outside"):
+        text.excerpt_facts(units)
 
 
 def test_search_facts_name_the_units_and_the_features_trained_at_least_doubled():

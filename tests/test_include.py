@@ -7,7 +7,7 @@ import pytest
 from snippets.cells import lstm_step
 from snippets.figures import lstm_backprop as B
 from snippets.min_rnn import MinGRU, min_gru_step
-from snippets.site.include import source, without_docstring
+from snippets.site.include import docstring, equations, source, without_docstring
 
 pytestmark = pytest.mark.site  # needs the site extra (mkdocs and its plugins): see tests/conftest.py
 
@@ -46,3 +46,15 @@ def test_without_docstring_keeps_code_and_handles_odd_bodies():
     assert method.startswith("```python\ndef plot_truncated(") and "Lines:" not in method
     with pytest.raises(ValueError, match="expected a function or class definition"):
         without_docstring("x = 1\n")
+
+
+def test_equations_keep_only_the_display_math_of_a_docstring():
+    shown = equations(min_gru_step)
+    assert shown.startswith("$$\n\\begin{aligned}") and shown.rstrip().endswith("$$")
+    assert shown.count("$$") == 2 and "Returns" not in shown and "Returns" in docstring(min_gru_step)
+    with pytest.raises(ValueError, match="no \\$\\$ block"):
+        equations(words_only)
+
+
+def words_only():
+    """A docstring with no display math."""

@@ -10,8 +10,10 @@ Bands and ± are 95 % confidence intervals of the mean over seeds (`experiments.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 
+import matplotlib.ticker
 from matplotlib.figure import Figure
 
 from snippets.figures import COLORS, LINESTYLES, PHONE_WIDTH, Claim, theme
@@ -513,6 +515,7 @@ def test_facts() -> dict:
     out["char_train_chars"] = f"{ch['train_chars'] / 1e6:.1f}"
     for m in ch["cells"]:
         out[f"char_{m}_flat"] = f"{flattening(ch, m):.2f}"
+    out["char_still_falling"] = all(flattening(ch, m) > 0 for m in ch["cells"])  # no curve has levelled off
     return out
 
 
@@ -701,12 +704,7 @@ def verdict_facts() -> dict:
     at gap 20 of recall the LSTM at forget bias 3 against the other two."""
     results = _results()
     out = {"n": str(len(results["adding"]["seeds"])), "adding_target": f"{results['adding']['train']['target_loss']:g}"}
-    rows = {
-        "adding": _adding_verdict(results["adding"]),
-        "copy": _value_verdict(results["copy"], "test_accuracy", "{:.0%}", higher_is_better=True),
-        "recall": _recall_verdict(results["recall"]),
-        "char": _value_verdict(results["char"], "test_bpc", "{:.2f}", higher_is_better=False),
-    }
+    rows = _verdict_rows(results)
     for task, row in rows.items():
         out.update({f"{task}_{key}": value for key, value in row.items()})
     gru_signs = {task: row["sign"] for task, row in rows.items()}
@@ -716,6 +714,16 @@ def verdict_facts() -> dict:
     out.update(_updates_verdict(results["adding"]))
     out.update(_forget_bias_verdict(results["recall"]))
     return out
+
+
+def _verdict_rows(results: dict) -> dict[str, dict]:
+    """Per task, the GRU against the better LSTM (`_row`'s keys, with the test's `sign`)."""
+    return {
+        "adding": _adding_verdict(results["adding"]),
+        "copy": _value_verdict(results["copy"], "test_accuracy", "{:.0%}", higher_is_better=True),
+        "recall": _recall_verdict(results["recall"]),
+        "char": _value_verdict(results["char"], "test_bpc", "{:.2f}", higher_is_better=False),
+    }
 
 
 def _row(gru_text: str, lstm: str, lstm_text: str, comparison) -> dict:
@@ -827,3 +835,202 @@ def protocol_facts() -> dict:
         "recall_batch": str(recall.batch_size),
         "recall_target": f"{recall.target_loss:g}",
     }
+
+
+# -- the answer the page opens with: which cell, for which kind of task ---------------------------------
+
+# Each task as the kind of job it stands for; `{T}` and `{gap}` are filled from the results.
+KINDS = {
+    "adding": "keep a number across {T} steps (adding problem)",
+    "copy": "repeat a sequence of symbols (copy task)",
+    "recall": "recall one symbol after a gap of {gap} (recall)",
+    "char": "predict text, character by character",
+}
+# What each task's row counts or measures, after the two models' numbers.
+MEASURES = {
+    "adding": "seeds solved it",
+    "copy": "of the symbols recalled",
+    "recall": "seeds learned it",
+    "char": "test bits per character",
+}
+
+
+# The opening figure's panels: title, which way is better, log x axis.
+VERDICT_PANELS = {
+    "adding": ("Adding problem: test MSE", "lower is better", True),
+    "copy": ("Copy task: symbols recalled", "higher is better", False),
+    "recall": ("Recall at gap {gap}: test accuracy", "higher is better", False),
+    "char": ("Text: test bits per character", "lower is better", False),
+}
+ROWS = ("gru", "lstm_fb3", "lstm_fb1", "lstm", "rnn")  # top to bottom
+SHORT = {"rnn": "tanh RNN", "lstm": "LSTM", "lstm_fb1": "LSTM (bias 1)", "lstm_fb3": "LSTM (bias 3)", "gru": "GRU"}
+
+
+def _p(comparison_text: str) -> str:
+    """ "p = 0.004" out of a `Comparison`'s text, or the text itself where there is no test ("equally
+    often")."""
+    found = re.search(r"p = [^ )]+", comparison_text)
+    return found.group(0) if found else comparison_text
+
+
+def _count(text: str) -> str:
+    """ "3" out of "3 of 5" (the table says out of how many once); other values as they are."""
+    return text.split(" of ")[0]
+
+
+def _pick(row: dict) -> str:
+    """The cell a verdict row favours: the GRU, its better LSTM, or either where the test finds no
+    difference."""
+    if row["sign"] > 0:
+        return "GRU"
+    if row["sign"] < 0:
+        return row["lstm_name"]
+    return f"either (GRU or {row['lstm_name']})"
+
+
+def advice_rows(results: dict, times: dict) -> list[tuple[str, str, str]]:
+    """(kind of task, the cell that did best here, the evidence with its test) for each task, the
+    step time on this CPU, and the LSTM's forget bias on recall: the rows of the page's opening
+    table, every word that names a winner chosen by a test (`snippets.figures.significance`)."""
+    rows = _verdict_rows(results)
+    fill = {"T": results["adding"]["task_args"]["T"], "gap": rows["recall"]["gap"]}
+    out = []
+    for task, row in rows.items():
+        lstm = next(m for m, name in LABELS.items() if name == row["lstm_name"])
+        gru_value, lstm_value = (_count(row[key]) for key in ("gru", "lstm"))
+        evidence = f"GRU {gru_value}, {SHORT[lstm]} {lstm_value} {MEASURES[task]} ({_p(row['verdict'])})"
+        out.append((KINDS[task].format(**fill), _pick(row), evidence))
+    out.append(_speed_row(times))
+    out.append(_forget_bias_row(results["recall"]))
+    return out
+
+
+def _speed_row(times: dict) -> tuple[str, str, str]:
+    """The cheaper step on this machine, where the bootstrap interval of the GRU/LSTM time ratio is
+    on one side of 1 at every task's sizes; else no pick."""
+    ratios = [d["gru_over_lstm"] for d in times["tasks"].values()]
+    low, high = min(r["median"] for r in ratios), max(r["median"] for r in ratios)
+    span = f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f} to {high:.1f}"
+    if all(r["low"] > 1 for r in ratios):
+        pick = "LSTM"
+    elif all(r["high"] < 1 for r in ratios):
+        pick = "GRU"
+    else:
+        pick = "either: it depends on the sizes"
+    return ("train in the least time on a CPU", pick, f"a GRU step took {span} times as long as an LSTM step here")
+
+
+def _forget_bias_row(recall: dict, gap: str = "20") -> tuple[str, str, str]:
+    """PyTorch's forget-gate bias against a bias of 3 at recall's `gap`, by Fisher's test."""
+    n = len(recall["seeds"])
+    fb3, plain = (_solved_counts(recall["by_gap"], gap, m) for m in ("lstm_fb3", "lstm"))
+    comparison = compare_counts(fb3, n, plain, n)
+    pick = {1: "forget-gate bias 3", -1: "PyTorch's initialisation"}.get(comparison.sign, "either bias")
+    evidence = f"bias 3 {fb3}, PyTorch's {plain} seeds learned it ({_p(comparison.text)})"
+    return (f"use an LSTM on recall at gap {gap}", pick, evidence)
+
+
+def advice_table() -> str:
+    """Markdown table of `advice_rows` on this build's results."""
+    from snippets import experiments as ex
+
+    lines = ["| if your task is to … | best here | evidence (one-sided test over the seeds) |", "| --- | --- | --- |"]
+    for kind, pick, evidence in advice_rows(_results(), ex.step_time()):
+        lines.append(f"| {kind} | **{pick}** | {evidence} |")
+    return "\n".join(lines) + "\n"
+
+
+def advice_facts() -> dict:
+    """The tasks on which the GRU did better than the better LSTM, worse, or neither, by the verdicts'
+    tests, as lists of names; and whether an LSTM step was cheaper at every task's sizes."""
+    from snippets import experiments as ex
+
+    results = _results()
+    named = {
+        "adding": "the adding problem",
+        "copy": "the copy task",
+        "recall": f"recall at gap {max(results['recall']['gaps'])}",
+        "char": "text (the character model)",
+    }
+    by_sign = {1: [], -1: [], 0: []}
+    for task, row in _verdict_rows(results).items():
+        by_sign[row["sign"]].append(named[task])
+    return {
+        "gru_won": _and(by_sign[1]) or "none of the four tasks",
+        "lstm_won": _and(by_sign[-1]),
+        "neither": _and(by_sign[0]),
+        "lstm_faster": _speed_row(ex.step_time())[1] == "LSTM",
+    }
+
+
+def _and(names: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+
+def verdict_values(results: dict, task: str) -> tuple[dict[str, list[float]], float | None]:
+    """Per model, each seed's test result on `task` as the opening figure draws it, and the
+    reference line (the adding problem's memoryless baseline, chance for the two recall tasks)."""
+    if task == "adding":
+        r = results["adding"]
+        return {m: list(c["test_loss"]) for m, c in r["cells"].items()}, r["baseline"]
+    if task == "copy":
+        r = results["copy"]
+        return {m: list(c["test_accuracy"]) for m, c in r["cells"].items()}, 1 / 8
+    if task == "recall":
+        r = results["recall"]
+        gap = str(max(r["gaps"]))
+        return {m: list(c["test_accuracy"]) for m, c in r["by_gap"][gap]["cells"].items()}, r["chance_accuracy"]
+    if task == "char":
+        return {m: list(c["test_bpc"]) for m, c in results["char"]["cells"].items()}, None
+    raise ValueError(f"task must be one of {list(VERDICT_PANELS)}, got {task!r}")
+
+
+def verdict_figure(results: dict, narrow: bool = False) -> Figure:
+    """The page's opening picture: per task, every seed's test result (a dot) and the mean (a bar) of
+    each model, one row per model, the models in the same rows in every panel; the dashed line is
+    the memoryless baseline (adding problem) or chance (copy task, recall). Two by two, or stacked
+    for a phone."""
+    gap = max(results["recall"]["gaps"])
+    with theme():
+        shape, size = ((4, 1), (PHONE_WIDTH, 7.4)) if narrow else ((2, 2), (7, 4.4))
+        fig = Figure(figsize=size, layout="constrained")
+        axes = fig.subplots(*shape, sharey=True).ravel()
+        for ax, (task, (title, better, log)) in zip(axes, VERDICT_PANELS.items()):
+            values, reference = verdict_values(results, task)
+            for row, model in enumerate(ROWS):
+                if model not in values:
+                    ax.text(
+                        0.5,
+                        row,
+                        "not run",
+                        transform=ax.get_yaxis_transform(),
+                        ha="center",
+                        va="center",
+                        fontsize=8.5,
+                        color="#000000",
+                        alpha=0.6,
+                    )
+                    continue
+                seeds = values[model]
+                offsets = [row + 0.12 * (k - (len(seeds) - 1) / 2) for k in range(len(seeds))]
+                ax.scatter(
+                    seeds, offsets, s=14, color=STYLE[model]["color"], alpha=0.7, linewidths=0, marker=MARKERS[model]
+                )
+                mean = math.exp(statistics.fmean(map(math.log, seeds))) if log else statistics.fmean(seeds)
+                ax.plot(
+                    [mean, mean], [row - 0.36, row + 0.36], color=STYLE[model]["color"], linestyle="-", linewidth=2.2
+                )
+            if reference is not None:
+                ax.axvline(reference, color="#000000", linestyle=(0, (2, 2)), linewidth=1.1)
+            if log:
+                ax.set_xscale("log")
+            else:
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+            if task in ("copy", "recall"):
+                ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+            ax.set_title(f"{title.format(gap=gap)}\n({better})", fontsize=9.5)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(range(len(ROWS)), [SHORT[m] for m in ROWS])
+        axes[0].invert_yaxis()
+    return fig

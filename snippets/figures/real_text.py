@@ -1,12 +1,14 @@
 """Figures, facts and claims of the real-text page: the model, its samples, the units found, and
 their values over real code.
 
-`unit_html` colours each character of a piece of source by one unit's value: a background in
-blue (positive) or orange (negative) whose opacity grows with |value|, over text in the page's own
-colour, so the same HTML reads in light and dark mode. Where the feature is 0 or 1 (inside a
-string, inside a comment), the characters where it is 1 are underlined: the ground truth from
-Python's tokenizer, under the unit's shading. A feature with more values gets its own shaded copy
-of the text (`truth_html`), in green.
+`unit_html` colours each character of a piece of source by one unit's value, as Karpathy, Johnson
+and Fei-Fei draw their cells: a background in blue (positive) or orange (negative) that grows
+stronger with |value|, in `LEVELS` steps. The colours come from CSS variables with one value for
+the light scheme and one for the dark (`SHADING_CSS`): light tints under dark text, deep tones
+under light text, so the text keeps a contrast of 4.5:1 or more at every step in both. Where the
+feature is 0 or 1 (inside a string, inside a comment), the characters where it is 1 are
+underlined: the ground truth from Python's tokenizer, under the unit's shading. A feature with more
+values gets its own shaded copy of the text (`truth_html`), in green.
 """
 
 from __future__ import annotations
@@ -28,10 +30,25 @@ FEATURES = {
     "indent": "indentation",
     "column": "column",
 }
-POSITIVE, NEGATIVE, TRUTH = (58, 125, 201), (217, 113, 28), (42, 157, 92)  # COLORS[0], [1], [2] as RGB
-LEVELS = 8  # opacity steps: neighbouring characters of one step share a <span>
-MAX_OPACITY = 0.45  # text over the strongest shade keeps 4.5:1 contrast in both colour schemes
+POSITIVE, NEGATIVE, TRUTH = "--unit-pos", "--unit-neg", "--unit-truth"  # the CSS variables of the shades
+LEVELS = 8  # steps of shading: neighbouring characters of one step share a <span>
+# Full-strength shades as "R G B", light scheme then dark (Material's slate). Light: tints under
+# text that is 87 % black, at least 6.4:1 at full strength; dark: deep tones under Material's light
+# text, at least 4.5:1 (checked in tests/test_figures_real_text.py). The blue and the orange are
+# the figures' COLORS[0] and [1], lighter for the light scheme and darker for the dark.
+SHADES = {
+    POSITIVE: ("90 155 230", "31 85 151"),
+    NEGATIVE: ("240 145 62", "128 62 10"),
+    TRUTH: ("98 196 136", "22 95 54"),
+}
+_BOXES = ".unit-text,.unit-legend"
+_DARK = ",".join(f'[data-md-color-scheme="slate"] {box}' for box in _BOXES.split(","))
+SHADING_CSS = (
+    f"<style>{_BOXES}{{{';'.join(f'{name}:{light}' for name, (light, _) in SHADES.items())}}}"
+    f"{_DARK}{{{';'.join(f'{name}:{dark}' for name, (_, dark) in SHADES.items())}}}</style>"
+)
 UNDERLINE = "border-bottom:2px solid currentColor"
+KEY = "text-align:left;font-size:0.85em"  # a colour key, left-aligned even inside a <figure>
 OPEN, CLOSE = "([{", ")]}"
 
 
@@ -165,16 +182,17 @@ def unit_name(unit: dict) -> str:
     return f"{unit['trace']}[{unit['unit']}]"
 
 
-def _rgba(value: float, scale: float, colours=(POSITIVE, NEGATIVE)) -> str:
+def _shade(value: float, scale: float, colours=(POSITIVE, NEGATIVE)) -> str:
+    """The background of one character: `colours[0]` for a positive value, `colours[1]` for a
+    negative one, at strength |value| / `scale` rounded to `LEVELS` steps; "" where that is 0."""
     level = min(LEVELS, round(abs(value) / scale * LEVELS)) if scale > 0 else 0
     if level == 0:
-        return "transparent"
-    r, g, b = colours[0] if value >= 0 else colours[1]
-    return f"rgba({r},{g},{b},{MAX_OPACITY * level / LEVELS:.3f})"
+        return ""
+    return f"rgb(var({colours[0] if value >= 0 else colours[1]}) / {level / LEVELS:.3f})"
 
 
 def _style(colour: str, marked: bool) -> str:
-    parts = ([] if colour == "transparent" else [f"background:{colour}"]) + ([UNDERLINE] if marked else [])
+    parts = ([f"background:{colour}"] if colour else []) + ([UNDERLINE] if marked else [])
     return ";".join(parts)
 
 
@@ -194,21 +212,22 @@ def _spans(text: str, styles: list[str]) -> str:
 
 def _code_box(inner: str, label: str) -> str:
     # A <div>, not <pre><code>: Material makes code blocks focusable, and a focusable element
-    # inside role="img" is an accessibility error.
-    # tabindex: a box that scrolls sideways must be reachable from the keyboard.
+    # inside role="img" is an accessibility error. Long lines wrap (no box that scrolls sideways on
+    # a phone); the text is the source again, so search leaves it out.
     return (
-        f'<div class="unit-text" role="img" tabindex="0" aria-label="{escape(label)}" style="white-space:pre;'
-        f"font-family:var(--md-code-font-family);font-size:0.85em;line-height:1.5;padding:0.6em;"
-        f'overflow-x:auto">{inner}</div>'
+        f'<div class="unit-text" role="img" aria-label="{escape(label)}" data-search-exclude="" '
+        f'style="text-align:left;white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--md-code-font-family);'
+        f'font-size:0.8em;line-height:1.45;padding:0.6em 0">{inner}</div>'
     )
 
 
 def unit_html(text: str, values: list[float], scale: float, label: str, marked: list[float] | None = None) -> str:
     """`text` laid out as code, each character's background coloured by its value in `values`.
 
-    Opacity is |value| / `scale` in `LEVELS` steps (`MAX_OPACITY` at most, so the text stays readable);
-    blue for positive, orange for negative. Characters whose `marked` value is non-zero (the ground
-    truth of a 0/1 feature) are underlined. Newlines keep no colour.
+    Strength is |value| / `scale` in `LEVELS` steps, full from `scale` on; blue for positive,
+    orange for negative. The page needs `SHADING_CSS` once (`unit_figure` brings it). Characters
+    whose `marked` value is non-zero (the ground truth of a 0/1 feature) are underlined. Newlines
+    keep no colour.
     """
     if len(text) != len(values) or (marked is not None and len(marked) != len(text)):
         raise ValueError(
@@ -216,7 +235,7 @@ def unit_html(text: str, values: list[float], scale: float, label: str, marked: 
             f"{'' if marked is None else f' and {len(marked)} marks'} for {len(text)} characters"
         )
     marks = [False] * len(text) if marked is None else [m != 0 for m in marked]
-    return _code_box(_spans(text, [_style(_rgba(v, scale), m) for v, m in zip(values, marks)]), label)
+    return _code_box(_spans(text, [_style(_shade(v, scale), m) for v, m in zip(values, marks)]), label)
 
 
 def truth_html(text: str, values: list[float], label: str) -> str:
@@ -225,21 +244,40 @@ def truth_html(text: str, values: list[float], label: str) -> str:
     if len(text) != len(values):
         raise ValueError(f"truth_html: expected one value per character, got {len(values)} for {len(text)}")
     top = max(values) if values else 0.0
-    return _code_box(_spans(text, [_style(_rgba(v, top, (TRUTH, TRUTH)), False) for v in values]), label)
+    return _code_box(_spans(text, [_style(_shade(v, top, (TRUTH, TRUTH)), False) for v in values]), label)
 
 
-def legend_html(scale: float, feature: str | None = None) -> str:
-    """A colour key for `unit_html`: values from -scale to +scale, and what an underline means."""
-    steps = [-1, -0.5, 0, 0.5, 1]
-    keys = "".join(
-        f'<span style="background:{_rgba(s * scale, scale)};padding:0 0.5em">{s * scale:+.2f}</span> ' for s in steps
+def _swatches(levels, colour: str) -> str:
+    """One small box per level, shaded as `unit_html` shades a character at that level."""
+    box = "display:inline-block;width:0.8em;height:1.1em;vertical-align:-0.2em"
+    return "".join(
+        f'<span style="{box};background:rgb(var({colour}) / {k / LEVELS:.3f})"></span>'
+        if k
+        else f'<span style="{box};box-shadow:inset 0 0 0 1px currentColor"></span>'
+        for k in levels
+    )
+
+
+def legend_html(scale: float, feature: str | None = None, unit: str = "unit") -> str:
+    """A colour key for `unit_html`: the shades from -scale to +scale in order, and what an underline
+    means."""
+    bar = (
+        f"<span>\N{MINUS SIGN}{scale:.3g}</span> "
+        + _swatches(range(LEVELS, 0, -1), NEGATIVE)
+        + _swatches([0], POSITIVE)
+        + _swatches(range(1, LEVELS + 1), POSITIVE)
+        + f" <span>{scale:+.3g}</span>"
     )
     underline = (
         f' &nbsp; <span style="{UNDERLINE}">underlined</span>: {escape(FEATURES[feature])} (Python\'s tokenizer)'
         if feature
         else ""
     )
-    return f'<p class="unit-legend">unit value: {keys}{underline}</p>'
+    return (
+        f'<p class="unit-legend" style="{KEY}">value of {escape(unit)}: <span style="white-space:nowrap">{bar}</span>; '
+        f"full colour from ±{scale:.3g}, the 99th percentile of |{escape(unit)}| over all the text searched"
+        f"{underline}</p>"
+    )
 
 
 def unit_figure(units: dict, feature: str) -> str:
@@ -257,18 +295,16 @@ def unit_figure(units: dict, feature: str) -> str:
         + (f"; the characters {FEATURES[feature]} are underlined." if binary else ".")
     )
     html = (
-        legend_html(u["scale"], feature if binary else None)
+        SHADING_CSS
+        + legend_html(u["scale"], feature if binary else None, unit_name(u))
         + "\n"
         + unit_html(ex["text"], u["values"], u["scale"], label, truth if binary else None)
     )
     if binary:
         return html
     top = max(truth)
-    key = f'<p class="unit-legend">the {escape(FEATURES[feature])} itself: '
-    key += "".join(
-        f'<span style="background:{_rgba(s * top, top, (TRUTH, TRUTH))};padding:0 0.5em">{s * top:g}</span> '
-        for s in (0, 0.5, 1)
-    )
+    key = f'<p class="unit-legend" style="{KEY}">the {escape(FEATURES[feature])} itself: 0 '
+    key += _swatches(range(LEVELS + 1), TRUTH) + f" {top:g}"
     truth_label = f"The same {where}, each character shaded by its {FEATURES[feature]}, from 0 to {top:g}."
     return html + "\n" + key + "</p>\n" + truth_html(ex["text"], truth, truth_label)
 
@@ -396,6 +432,42 @@ def sample_facts(units: dict | None = None) -> dict:
         "prime": units["samples"][0]["prime"].strip(),
         **{key: str(value) for key, value in counts.items()},
         "long_spaces": counts["longest_spaces"] >= LONG_SPACES,  # whether `sample_block` shows a marker
+        "parsed": str(sum(parses(sample["text"]) for sample in units["samples"])),
+    }
+
+
+def parses(text: str) -> bool:
+    """Whether `text` is valid Python, as `ast.parse` reads it (a generated sample, for one)."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):  # ValueError: a null character
+        return False
+    return True
+
+
+def excerpt_facts(units: dict | None = None, feature: str = "in_string") -> dict:
+    """Where the excerpt comes from, and the mean value of `feature`'s best unit over the excerpt's
+    characters inside the feature and outside it (newlines left out), as text."""
+    units = _units(units)
+    ex = units["excerpt"]
+    unit, truth = ex["units"][feature], ex["features"][feature]
+    pairs = [(v, t) for v, t, ch in zip(unit["values"], truth, ex["text"]) if ch != "\n"]
+    inside = [v for v, t in pairs if t]
+    outside = [v for v, t in pairs if not t]
+    if not inside or not outside:
+        raise ValueError(f"excerpt_facts: expected characters both inside and outside {feature!r} in the excerpt")
+    return {
+        "file": ex["file"],
+        "first_line": str(ex["first_line"]),
+        "last_line": str(ex["first_line"] + len(ex["text"].splitlines()) - 1),
+        "lines": str(len(ex["text"].splitlines())),
+        "unit": unit_name(unit),
+        "mean_inside": f"{sum(inside) / len(inside):.1f}",
+        "mean_outside": f"{sum(outside) / len(outside):.1f}",
+        "higher_inside": sum(inside) / len(inside) > sum(outside) / len(outside),
+        "scale": f"{unit['scale']:.3g}",
     }
 
 

@@ -55,3 +55,12 @@ def docstring(obj, *, skip_summary: bool = False) -> str:
     if skip_summary:
         doc = doc.partition("\n")[2].strip()
     return doc + "\n"
+
+
+def equations(obj) -> str:
+    """Only the display math (`$$...$$` blocks) of `obj`'s docstring, as Markdown: for a learning page
+    that shows a function's equations and leaves its arguments and return values to the API page."""
+    blocks = re.findall(r"^\$\$\n.*?\n\$\$$", docstring(obj), flags=re.M | re.S)
+    if not blocks:
+        raise ValueError(f"equations: the docstring of {getattr(obj, '__qualname__', obj)!r} has no $$ block")
+    return "\n\n".join(blocks) + "\n"
