@@ -20,24 +20,31 @@ def label_search_dialog(html_text: str) -> str:
     )
 
 
-_FIGURE_SVG = re.compile(r'<svg\b[^>]*\bclass="snippets-figure"[^>]*>.*?</svg>', re.DOTALL)
+_FIGURE_SVG = re.compile(
+    r'(<div class="snippets-figure-(?:wide|narrow)">)?(<svg\b[^>]*\bclass="snippets-figure"[^>]*>.*?</svg>)', re.DOTALL
+)
 _WIDTH_PT = re.compile(r'^<svg\b[^>]*\swidth="([\d.]+)pt"')
 
 
 def figure_scroll_boxes(html_text: str) -> str:
-    """Put each inline SVG figure (`snippets.figures.svg_html`) in a box that can scroll sideways.
+    """Put each inline SVG figure (`snippets.figures.svg_html`) drawn once in a box that can scroll
+    sideways.
 
     Scaled down to a phone's column a figure's text would be 5-7 px. The box carries the figure's
     natural width (`--figure-width`, from the SVG's width in pt), so extra.css can keep a figure at
     80% of it or more on a narrow screen and let the box scroll instead. A box that scrolls must
     be reachable from the keyboard (axe: scrollable-region-focusable), hence `tabindex`; the SVG
-    inside carries the figure's name.
+    inside carries the figure's name. A figure drawn twice (`svg_html(..., narrow=...)`) needs no
+    box: the phone shows its narrow drawing, which fits, and wider screens scale the wide one.
     """
 
     def box(match: re.Match) -> str:
-        width = _WIDTH_PT.match(match.group())
+        if match.group(1):  # one of a pair
+            return match.group()
+        svg = match.group(2)
+        width = _WIDTH_PT.match(svg)
         style = f' style="--figure-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else ""
-        return f'<div class="snippets-figure-box" tabindex="0"{style}>{match.group()}</div>'
+        return f'<div class="snippets-figure-box" tabindex="0"{style}>{svg}</div>'
 
     return _FIGURE_SVG.sub(box, html_text)
 
