@@ -1,11 +1,16 @@
-"""Accessibility fixes to Material's own markup that CSS cannot make (checked by axe in tests).
+"""Changes to each built page's markup that CSS cannot make (run by the hooks' `on_post_page`).
 
 Material 9.8's search overlay is `<div class="md-search" ... role="dialog">` with no accessible
 name (axe: aria-dialog-name, serious). We name it after its own input's label. If a later
 Material names the dialog itself, or changes the markup, the page is left as it is.
+
+Figures drawn once and display equations are made to fit their column, and the boxes that may
+still scroll sideways can take the keyboard's focus (axe: scrollable-region-focusable).
 """
 
 import re
+
+from snippets.site import math_fit
 
 _DIALOG = re.compile(r'<div class="md-search" data-md-component="search" role="dialog">')
 _INPUT_LABEL = re.compile(r'<input [^>]*class="md-search__input"[^>]*aria-label="([^"]+)"')
@@ -49,10 +54,17 @@ def figure_scroll_boxes(html_text: str) -> str:
     return _FIGURE_SVG.sub(box, html_text)
 
 
-_DISPLAY_MATH = '<div class="arithmatex">'
+_DISPLAY_MATH = re.compile(r'<div class="arithmatex">(<math\b[^>]*\bdisplay="block"[^>]*>.*?</math>)</div>', re.DOTALL)
 
 
 def math_scroll_focus(html_text: str) -> str:
-    """Let the keyboard reach display equations: one wider than its column scrolls sideways
-    (axe: scrollable-region-focusable), and whether it will depends on the reader's screen."""
-    return html_text.replace(_DISPLAY_MATH, '<div class="arithmatex" tabindex="0">')
+    """Fit display equations to their column and let the keyboard reach those that still scroll.
+
+    Each gets its estimated width, and a layout in rows where one line is too long
+    (`snippets.site.math_fit`), which extra.css uses to shrink it to its column. One still wider
+    than its column at the smallest legible size scrolls sideways; whether one does depends on
+    the reader's screen, so every one can take the focus (axe: scrollable-region-focusable).
+    """
+    return _DISPLAY_MATH.sub(
+        lambda m: f'<div class="arithmatex" tabindex="0">{math_fit.fit_display(m.group(1))}</div>', html_text
+    )
