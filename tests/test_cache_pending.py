@@ -11,7 +11,7 @@ def counted(tmp_path, monkeypatch):
     calls = []
 
     @cache.experiment("counted")
-    def counted(config={"n": 3}):
+    def counted(config={"n": 3}):  # noqa: B006 (a config, as the site's experiments take it)
         calls.append(config["n"])
         return {"double": 2 * config["n"]}
 

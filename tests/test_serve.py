@@ -227,3 +227,31 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
         stderr = server.communicate(timeout=60)[1]
     assert not state.exists(), "mkdocs serve left its runner's folder behind"
     assert "the site is complete" in stderr, stderr[-3000:]
+
+
+LEFT_OVER = """# Left over
+
+```python exec="true" html="true"
+from snippets.site import placeholders
+
+print(placeholders.block("held", "queued"))
+```
+"""
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["--strict", "plain"])
+def test_a_placeholder_left_in_a_built_page_fails_the_build(tmp_path, mkdocs_build, strict):
+    config = tiny_site(tmp_path, {"index.md": LEFT_OVER})
+    result = mkdocs_build(config, tmp_path / "site", strict_flag=strict)
+    assert result.returncode != 0, "a built site holds a placeholder"
+    assert "page 'index.md' holds placeholders for held" in result.stderr, result.stderr[-3000:]
+
+
+def test_a_build_waits_for_every_experiment_and_shows_no_placeholder(tmp_path, mkdocs_build):
+    config, env = site(tmp_path)
+    (tmp_path / "release").touch()  # the held experiment runs straight through
+    result = mkdocs_build(config, tmp_path / "site", strict_flag=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "block result: 42" in home and "claim-checked" in home and not placeholders.found(home)
+    assert not (tmp_path / "cache" / "serve").exists(), "a build started a background runner"

@@ -7,10 +7,12 @@ cache as a build does (`cache.run_experiments`, `python -m snippets.experiments 
 process, one after the other (they read the first ones' results; the timings want a quiet CPU).
 So each result is the one a build computes, bit for bit: every run seeds itself. What differs:
 
-- the order: each worker takes the next experiment that the pages wait for, in reading order
-  (`STATE/wishes.json`, written by the serving process as the pages render, the home page first),
-  then the others in `SIDE_BY_SIDE`'s order (longest first). A worker claims an experiment by
-  creating `STATE/claims/NAME`, so no two compute the same one;
+- the order: the first worker takes the experiments the pages wait for, in reading order
+  (`STATE/wishes.json`, written by the serving process as the pages render, the home page first);
+  the others take them in `SIDE_BY_SIDE`'s order (longest first), so that the long ones a late
+  page reads do not start last and leave one core idle at the end: the whole set takes as long as
+  a build's. A worker claims an experiment by creating `STATE/claims/NAME`, so no two compute the
+  same one; one whose own order is exhausted takes what is left in the other order;
 - quiet: before each experiment of the second phase the runner waits while the serving process
   builds (`STATE/building`), and `STATE/quiet` asks it to start no rebuild of its own meanwhile.
 
@@ -74,10 +76,12 @@ def order(names: list[str], wished: list[str]) -> list[str]:
     return list(dict.fromkeys([*(name for name in wished if name in names), *names]))
 
 
-def claim(state: Path, names: list[str]) -> str | None:
-    """The first of `names` (in `order`) that no process has claimed yet, now claimed; None if none."""
-    _wait_for_wishes(state)
-    for name in order(names, wishes(state)):
+def claim(state: Path, names: list[str], reader: bool = True) -> str | None:
+    """The first of `names` that no process has claimed yet, now claimed (None if none): in reading
+    order (`order`) if `reader`, else in their own order."""
+    if reader:
+        _wait_for_wishes(state)
+    for name in order(names, wishes(state)) if reader else names:
         try:
             os.close(os.open(state / "claims" / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             return name
@@ -102,11 +106,11 @@ def compute(state: Path, name: str, call) -> bool:
     return True
 
 
-def take_turns(state: str, module_name: str, names: tuple[str, ...]) -> list[str]:
-    """In a worker: claim and compute experiments of `names` until none is left; those that failed."""
+def take_turns(state: str, module_name: str, names: tuple[str, ...], reader: bool) -> list[str]:
+    """In a worker: claim (`claim`) and compute experiments of `names` until none is left; those that failed."""
     progress.count_bars()
     calls, failed = calls_of(module_name), []
-    while (name := claim(Path(state), list(names))) is not None:
+    while (name := claim(Path(state), list(names), reader)) is not None:
         if not compute(Path(state), name, calls[name]):
             failed.append(name)
     return failed
@@ -118,9 +122,11 @@ def run(state: Path, module_name: str, names: list[str]) -> list[str]:
     calls = calls_of(module_name)
     together = [fn.experiment_name for fn in getattr(module, "SIDE_BY_SIDE", ())]
     first = [name for name in together if name in names]
-    slots = min(pool.workers(), len(first))
-    turns = functools.partial(take_turns, str(state), module_name, tuple(first))
-    failed = [name for made in pool.side_by_side(turns for _ in range(slots)) for name in made]
+    slots = [
+        functools.partial(take_turns, str(state), module_name, tuple(first), slot == 0)  # the first follows the reader
+        for slot in range(min(pool.workers(), len(first)))
+    ]
+    failed = [name for made in pool.side_by_side(slots) for name in made]
     rest = [name for name in calls if name in names and name not in first]
     if rest:
         (state / "quiet").touch()

@@ -6,19 +6,19 @@ the experiments of the site that the cache lacks, and defers their keys (`cache.
 asks for one gets `cache.Pending` and shows a placeholder naming the experiment and its progress
 (`snippets.site.placeholders`) instead of computing it a second time. The pages render in reading
 order (the nav's) and say which experiments they wait for (`STATE/wishes.json`), so the runner's
-workers take the home page's first, then the next page's.
+first worker takes the home page's first, then the next page's (`snippets.site.runner`).
 
 Each experiment that lands brings a rebuild, and livereload reloads the open page: a thread here
 touches a file that `mkdocs serve` watches (`watch`). Rebuilds are spaced so that they cost at most
-a tenth of the time while experiments run: after a rebuild that took r seconds the next starts no
-sooner than 9r after it (`Rebuilds`; the first build, which shows the site, is not a rebuild), and
-none starts while the runner times something (its second phase, `STATE/quiet`). Once the runner has
+a tenth of one core while experiments run: after a rebuild that took c CPU seconds the next starts
+no sooner than 9c seconds after it (`Rebuilds`; the first build, which shows the site, is not a
+rebuild), and none starts while the runner times something (its second phase, `STATE/quiet`). Once the runner has
 ended, the last rebuild starts at once with nothing deferred: that build is the one `mkdocs build`
 makes (an experiment the runner could not compute is then computed, or fails, in it, as in a build).
 
 A notebook that reads a pending experiment shows a placeholder too; once its experiments are in, it
-executes in the background (`snippets.site.notebook_cache.prefetch`) and its page shows a
-placeholder until it is done, which brings a rebuild as an experiment does.
+executes in the background (one at a time, as `snippets.site.notebook_cache.prefetch` runs them)
+and its page shows a placeholder until it is done, which brings a rebuild as an experiment does.
 
 STATE is `serve/PID/` under the cache root, this process's: wishes, claims, progress
 (`snippets.site.progress`), the runner's log, the file watched. It is deleted on shutdown, and a
@@ -39,38 +39,42 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from snippets.experiments import cache
-from snippets.site import notebook_cache, progress
+from snippets.site import progress
 
 log = logging.getLogger("mkdocs.plugins.snippets.serve")
 
-SPACING = 9.0  # a rebuild of r seconds is followed by at least SPACING * r seconds without one
+SPACING = 9.0  # a rebuild of c CPU seconds is followed by at least SPACING * c seconds without one
 POLL_S = 0.5
 STOP_WAIT_S = 15.0  # how long the runner gets to end its workers after SIGTERM
 
 
 class Rebuilds:
-    """When the next automatic rebuild may start: `SPACING` times the last rebuild's length after it
-    ended. The first build (the site itself) is not a rebuild and does not count."""
+    """When the next automatic rebuild may start: once `SPACING` times the CPU seconds of the last
+    build have passed since it ended, so that rebuilds take at most a tenth of one core while the
+    experiments run. CPU seconds of this process, not the wall clock: a rebuild's wall clock grows
+    with the experiments and notebooks it shares the cores with, not with its own work. The first
+    build (the site itself, which a build makes too) is not a rebuild: the first rebuild may follow it
+    at once."""
 
     def __init__(self):
-        self.builds, self.began, self.ended, self.last = 0, None, None, 0.0
-        self.rebuild_seconds = 0.0  # all rebuilds together, for the log
+        self.builds, self.began, self.ended, self.cost = 0, (0.0, 0.0), 0.0, 0.0
+        self.rebuild_seconds = 0.0  # wall clock of all rebuilds together, for the log
 
-    def started(self, now: float) -> None:
-        self.began = now
+    def started(self, now: float, cpu: float) -> None:
+        self.began = (now, cpu)
 
-    def finished(self, now: float) -> None:
+    def finished(self, now: float, cpu: float) -> None:
         self.builds += 1
-        self.ended, self.last = now, now - self.began
+        self.ended, self.cost = now, cpu - self.began[1]
         if self.builds > 1:
-            self.rebuild_seconds += self.last
+            self.rebuild_seconds += now - self.began[0]
 
     def allows(self, now: float) -> bool:
-        return self.builds <= 1 or now >= self.ended + SPACING * self.last
+        return self.builds <= 1 or now >= self.ended + SPACING * self.cost
 
 
 def nav_paths(nav) -> list[str]:
@@ -230,6 +234,7 @@ class Serving:
         self.waiting_pages: dict[str, set[str]] = {}  # built page's file -> experiments it waited for
         self.sessions: dict[str, str] = {}  # markdown-exec session -> the experiment it waits for
         self.notebooks: dict[str, Future] = {}  # notebook page -> its background run
+        self.notebook_runner = ThreadPoolExecutor(1, thread_name_prefix="serve-notebooks")
         self.notebooks_landed: set[str] = set()
         self.stopping = threading.Event()
         self.trigger_count = 0
@@ -242,13 +247,14 @@ class Serving:
 
     # -- builds --------------------------------------------------------------------------------------
 
-    def begin_build(self, module_name: str, dirty: bool) -> bool:
+    def begin_build(self, module_name: str | None, dirty: bool) -> bool:
         """Called before each build: whether this one renders placeholders for deferred experiments
-        (else the build runs every experiment itself, as `mkdocs build` does)."""
+        (else the build runs every experiment itself, as `mkdocs build` does). `module_name` lists
+        the site's experiments (None: a site that runs none)."""
         with self.lock:
             self.building, self.requested = True, False
-            self.rebuilds.started(time.monotonic())
-            if self.command == "serve" and self.first:
+            self.rebuilds.started(time.monotonic(), time.process_time())
+            if self.command == "serve" and self.first and module_name is not None:
                 self.background = Background.start(module_name)
             self.first = False
             background = self.background
@@ -271,7 +277,7 @@ class Serving:
         with self.lock:
             cache.defer(())
             self.building = False
-            self.rebuilds.finished(time.monotonic())
+            self.rebuilds.finished(time.monotonic(), time.process_time())
             if self.background is not None:
                 (self.background.state / "building").unlink(missing_ok=True)
                 if not self.pending and not self.complete_logged:
@@ -338,8 +344,9 @@ class Serving:
                 text = f"This notebook runs once the experiment {waits[0]} it reads has finished ({progress})."
                 waiting[uri] = (text, waits[0], "experiment")
             else:
-                if future is None:
-                    self.notebooks[uri] = notebook_cache.prefetch(plugin, [page], config, files)[uri]
+                if future is None:  # one at a time, in one thread (a kernel each): as a build runs them
+                    plugin.on_pre_page(page, config, files)  # the render that executes it and fills the cache
+                    self.notebooks[uri] = self.notebook_runner.submit(page.render, config, files)
                 waiting[uri] = ("This notebook is executing in the background.", uri, "notebook")
         return usual, waiting
 
