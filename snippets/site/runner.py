@@ -14,7 +14,7 @@ So each result is the one a build computes, bit for bit: every run seeds itself.
   a build's. A worker claims an experiment by creating `STATE/claims/NAME`, so no two compute the
   same one; one whose own order is exhausted takes what is left in the other order;
 - quiet: before each experiment of the second phase the runner waits while the serving process
-  builds (`STATE/building`), and `STATE/quiet` asks it to start no rebuild of its own meanwhile.
+  builds or runs a notebook (`STATE/busy`), and `STATE/quiet` asks it to start neither meanwhile.
 
 Progress goes to `STATE/status/NAME.json` (`snippets.site.progress`). SIGTERM or Ctrl-C ends the
 workers within seconds, keeping every entry already written and none half-written (as
@@ -132,7 +132,7 @@ def run(state: Path, module_name: str, names: list[str]) -> list[str]:
         (state / "quiet").touch()
     for name in order(rest, wishes(state)):
         deadline = time.monotonic() + QUIET_WAIT_S
-        while (state / "building").exists() and time.monotonic() < deadline:
+        while (state / "busy").exists() and time.monotonic() < deadline:
             time.sleep(POLL_S)
         if not compute(state, name, calls[name]):
             failed.append(name)

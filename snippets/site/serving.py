@@ -12,7 +12,9 @@ Each experiment that lands brings a rebuild, and livereload reloads the open pag
 touches a file that `mkdocs serve` watches (`watch`). Rebuilds are spaced so that they cost at most
 a tenth of one core while experiments run: after a rebuild that took c CPU seconds the next starts
 no sooner than 9c seconds after it (`Rebuilds`; the first build, which shows the site, is not a
-rebuild), and none starts while the runner times something (its second phase, `STATE/quiet`). Once the runner has
+rebuild), and none starts while the runner times something (its second phase, `STATE/quiet`), nor does a
+notebook; the runner starts each timing only while this process neither builds nor runs a
+notebook (`STATE/busy`). Once the runner has
 ended, the last rebuild starts at once with nothing deferred: that build is the one `mkdocs build`
 makes (an experiment the runner could not compute is then computed, or fails, in it, as in a build).
 
@@ -265,7 +267,7 @@ class Serving:
                 if dirty:  # every page with a placeholder is rendered again, now with its results
                     self._mark_changed(None)
                 return False
-            (background.state / "building").touch()
+            self._busy()
             self.landed_at_start = background.landed() | self.notebooks_done()
             self.pending, self.sessions = True, {}
             cache.defer(background.keys)
@@ -279,7 +281,7 @@ class Serving:
             self.building = False
             self.rebuilds.finished(time.monotonic(), time.process_time())
             if self.background is not None:
-                (self.background.state / "building").unlink(missing_ok=True)
+                self._busy()
                 if not self.pending and not self.complete_logged:
                     self.complete_logged = True
                     log.info(
@@ -287,6 +289,17 @@ class Serving:
                         f"{self.rebuilds.builds - 1} rebuilds took {self.rebuilds.rebuild_seconds:.0f} s of it"
                     )
             self.pending = False
+
+    def _busy(self) -> None:
+        """`STATE/busy` while this process builds or runs a notebook: the runner times nothing then."""
+        busy = self.background.state / "busy"
+        try:
+            if self.building or any(not future.done() for future in self.notebooks.values()):
+                busy.touch()
+            else:
+                busy.unlink(missing_ok=True)
+        except OSError:  # STATE deleted: shutting down
+            pass
 
     def _mark_changed(self, landed: set[str] | None) -> None:
         """`--dirty`: pages that waited for what has `landed` (None: for anything) count as changed,
@@ -343,6 +356,9 @@ class Serving:
                 progress = self.describe(waits[0])
                 text = f"This notebook runs once the experiment {waits[0]} it reads has finished ({progress})."
                 waiting[uri] = (text, waits[0], "experiment")
+            elif future is None and self.background is not None and self.background.quiet():
+                text = "This notebook runs once the experiments that time this machine have finished."
+                waiting[uri] = (text, uri, "notebook")
             else:
                 if future is None:  # one at a time, in one thread (a kernel each): as a build runs them
                     plugin.on_pre_page(page, config, files)  # the render that executes it and fills the cache
@@ -362,6 +378,7 @@ class Serving:
     def _watch(self) -> None:
         while not self.stopping.wait(POLL_S):
             with self.lock:
+                self._busy()
                 if self.building or self.requested or self.final_requested:
                     continue
                 background, now = self.background, time.monotonic()
