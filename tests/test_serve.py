@@ -196,6 +196,9 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
         # Edited while the experiment runs (at its third step of ten): the rebuild shows its progress.
         status = state / "status" / "held.json"
         wait_for("the held experiment's progress", lambda: status.is_file() and '"step": 2' in status.read_text())
+        progress_url = base + "_snippets/progress.json"  # what the placeholders' script reads every 2 s
+        live = r'"held": "computing for \d+ s, training loop 1: step 2 of 10"'
+        wait_for("live progress", lambda: re.search(live, fetch(progress_url, server) or ""))
         docs = config.parent / "docs" / "index.md"
         docs.write_text(docs.read_text(encoding="utf-8") + "\nEdited while it runs.\n", encoding="utf-8")
         home = wait_for("the edit", page_with("Edited while it runs", base, server))
@@ -203,6 +206,7 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
         assert block["data-pending-experiment"] == "held"
         progress = r"Waiting for the experiment held: computing for \d+ s, training loop 1: step 2 of 10"
         assert re.search(progress, block.get_text()), block.get_text()
+        assert '"/explained/_snippets/progress.json"' in str(home.find_parent("html").select("script"))
         claim = home.select_one(".claim-mark")
         assert (
             "claim-pending" in claim["class"] and claim.get_text().startswith("pending") and "✓" not in home.get_text()

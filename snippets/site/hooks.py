@@ -234,6 +234,11 @@ def on_post_page(output, page, config):
             "finished results only (placeholders belong to `mkdocs serve` while experiments run)"
         )
     SERVING.page_built(page.file.abs_dest_path, waits)
+    if waits:  # the placeholders' progress, kept up to date between rebuilds
+        SERVING.site_dir = config.site_dir
+        output = output.replace(
+            "</body>", placeholders.live_progress(SERVING.progress_url(config.site_url)) + "</body>"
+        )
     return a11y.math_scroll_focus(a11y.figure_scroll_boxes(a11y.label_search_dialog(output)))
 
 

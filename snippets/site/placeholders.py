@@ -12,7 +12,9 @@ pending is marked "pending", never ✓.
   marked); it is falsy, and `guard_conditions` makes `{% if %}` on it print the marker instead of
   either branch, so no sentence whose wording depends on the data is shown before the data;
 - `claim(name, progress)`: a claim's mark;
-- `notebook(text)`: a whole notebook page.
+- `notebook(text)`: a whole notebook page;
+- `live_progress(url)`: a script that keeps each placeholder's progress up to date between rebuilds,
+  from the JSON file at `url` ({experiment: progress}) that the serving process rewrites.
 
 Every placeholder carries a `data-pending-experiment` (or `data-pending-notebook`) attribute:
 `found(html)` lists them, and a page of a build (not of `mkdocs serve`) that holds one stops the
@@ -46,18 +48,24 @@ def block(name: str, progress: str) -> str:
     what = "every experiment" if name == EVERY else f"the experiment <code>{html.escape(name)}</code>"
     return (
         f'<div class="snippets-pending" role="status" {_attribute(name)}>'
-        f"<p><strong>Waiting for {what}</strong>: {html.escape(progress)}.</p>"
+        f"<p><strong>Waiting for {what}</strong>: {_progress(name, progress)}.</p>"
         "<p>This part of the page is computed from its result; the page reloads by itself when it is ready.</p>"
         "</div>\n"
     )
 
 
+def _progress(name: str, progress: str) -> str:
+    """`progress` in a span that `live_progress` keeps up to date (not read aloud at each change)."""
+    live = f'class="snippets-progress" data-progress-of="{html.escape(name)}" aria-live="off"'
+    return f"<span {live}>{html.escape(progress)}</span>"
+
+
 def claim(name: str, progress: str) -> str:
     """A claim's mark while its data (experiment `name`) is computed: "pending", with why on focus."""
-    evidence = f"Not checked yet: it waits for the experiment {name} ({progress})."
+    evidence = f"Not checked yet: it waits for the experiment {html.escape(name)} ({_progress(name, progress)})."
     return (
         f'<span class="claim-mark claim-pending" tabindex="0" {_attribute(name)}>pending'
-        f'<span class="claim-evidence">{html.escape(evidence, quote=False)}</span></span>'
+        f'<span class="claim-evidence">{evidence}</span></span>'
     )
 
 
@@ -169,3 +177,34 @@ def fill_values(page_html: str, progress) -> str:
 
     page_html = _MATH_WITH_TOKEN.sub(in_math, _TAG_WITH_TOKEN.sub(in_tag, page_html))
     return TOKEN.sub(lambda match: value(name(match), progress(name(match))), page_html)
+
+
+_LIVE = """<script>
+(() => {
+  // mkdocs serve, while experiments run: keep each placeholder's progress up to date
+  if (window.snippetsLiveProgress) return;
+  window.snippetsLiveProgress = true;
+  const tick = async () => {
+    try {
+      const response = await fetch("URL", { cache: "no-store" });
+      if (!response.ok) return;
+      const progress = await response.json();
+      for (const span of document.querySelectorAll("[data-progress-of]")) {
+        const text = progress[span.dataset.progressOf];
+        if (text) span.textContent = text;
+      }
+      for (const marker of document.querySelectorAll(".snippets-pending-value")) {
+        const name = marker.dataset.pendingExperiment, text = progress[name];
+        if (text) marker.title = `waits for the experiment ${name}: ${text}`;
+      }
+    } catch (error) {}  // between builds the file may be missing for a moment
+  };
+  setInterval(tick, 2000);
+})();
+</script>
+"""
+
+
+def live_progress(url: str) -> str:
+    """The script that updates the progress of the page's placeholders every 2 s from `url`."""
+    return _LIVE.replace("URL", url)

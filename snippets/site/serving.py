@@ -43,6 +43,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from snippets.experiments import cache
 from snippets.site import progress
@@ -51,6 +52,7 @@ log = logging.getLogger("mkdocs.plugins.snippets.serve")
 
 SPACING = 9.0  # a rebuild of c CPU seconds is followed by at least SPACING * c seconds without one
 POLL_S = 0.5
+PROGRESS = "_snippets/progress.json"  # in the served site: what the placeholders' script reads
 STOP_WAIT_S = 15.0  # how long the runner gets to end its workers after SIGTERM
 
 
@@ -240,6 +242,7 @@ class Serving:
         self.notebooks_landed: set[str] = set()
         self.stopping = threading.Event()
         self.trigger_count = 0
+        self.site_dir: str | None = None  # where `mkdocs serve` writes the site (a temporary folder)
 
     def startup(self, command: str) -> None:
         """`mkdocs serve`: SIGTERM ends it as Ctrl-C does, through its shutdown, which ends the runner."""
@@ -248,6 +251,10 @@ class Serving:
             signal.signal(signal.SIGTERM, _interrupt)
 
     # -- builds --------------------------------------------------------------------------------------
+
+    def progress_url(self, site_url: str) -> str:
+        """Where a page finds `_publish_progress`'s file: the served site's path, then `PROGRESS`."""
+        return urlsplit(site_url or "/").path.rstrip("/") + "/" + PROGRESS
 
     def begin_build(self, module_name: str | None, dirty: bool) -> bool:
         """Called before each build: whether this one renders placeholders for deferred experiments
@@ -379,6 +386,7 @@ class Serving:
         while not self.stopping.wait(POLL_S):
             with self.lock:
                 self._busy()
+                self._publish_progress()
                 if self.building or self.requested or self.final_requested:
                     continue
                 background, now = self.background, time.monotonic()
@@ -389,6 +397,18 @@ class Serving:
                 new = (background.landed() | self.notebooks_done()) - self.landed_at_start
                 if new and self.rebuilds.allows(now) and not background.quiet():
                     self._trigger(f"ready: {', '.join(sorted(new))}")
+
+    def _publish_progress(self) -> None:
+        """Write {experiment: progress} where the pages' `placeholders.live_progress` script reads it."""
+        if self.site_dir is None or not self.background.running():
+            return
+        progress = {name: self.background.describe(name) for name in [*self.background.names, "*"]}
+        try:
+            path = Path(self.site_dir) / PROGRESS
+            path.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_atomic(path, lambda f: f.write(json.dumps(progress).encode()))
+        except OSError:  # the site folder being cleaned for a build: next time
+            pass
 
     def _trigger(self, why: str) -> None:
         self.requested = True
