@@ -140,7 +140,7 @@ def _record_hits(module_name: str) -> None:
 
 
 def on_build_error(error):
-    SERVING.end_build()
+    SERVING.end_build(failed=True)
 
 
 def on_nav(nav, config, files):

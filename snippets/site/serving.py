@@ -239,7 +239,6 @@ class Serving:
         self.sessions: dict[str, str] = {}  # markdown-exec session -> the experiment it waits for
         self.notebooks: dict[str, Future] = {}  # notebook page -> its background run
         self.notebook_runner = ThreadPoolExecutor(1, thread_name_prefix="serve-notebooks")
-        self.notebooks_landed: set[str] = set()
         self.stopping = threading.Event()
         self.trigger_count = 0
         self.site_dir: str | None = None  # where `mkdocs serve` writes the site (a temporary folder)
@@ -282,14 +281,15 @@ class Serving:
                 self._mark_changed(self.landed_at_start)
             return True
 
-    def end_build(self) -> None:
+    def end_build(self, failed: bool = False) -> None:
+        """Called after each build (`failed`: it stopped on an error)."""
         with self.lock:
             cache.defer(())
             self.building = False
             self.rebuilds.finished(time.monotonic(), time.process_time())
             if self.background is not None:
                 self._busy()
-                if not self.pending and not self.complete_logged:
+                if not self.pending and not failed and not self.complete_logged:
                     self.complete_logged = True
                     log.info(
                         f"the site is complete, {time.monotonic() - self.started:.0f} s after mkdocs serve started; "
