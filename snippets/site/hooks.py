@@ -91,9 +91,13 @@ def on_config(config):
     # execute in their own folder, and their kernels inherit this process's environment.
     default = Path(config.config_file_path).resolve().parent / ".cache" / "snippets"
     os.environ.setdefault("SNIPPETS_CACHE_DIR", str(default))
-    # A dirty build rebuilds only the changed pages, so links into the others look broken: the
-    # link check belongs to full builds (the strict ones in tests, CI and the Pages workflow).
-    if _dirty and "htmlproofer" in config.plugins:
+    # `mkdocs serve`: start computing the experiments the cache lacks, behind the pages.
+    run = config.extra.get("run_experiments", True)  # a site of other pages (the tests' tiny ones) sets false
+    background = SERVING.prepare(experiments_module(config) if run else None)
+    # A dirty build rebuilds only the changed pages, so links into the others look broken, and so
+    # do anchors inside a placeholder's block: the link check belongs to full builds (the strict
+    # ones in tests, CI and the Pages workflow).
+    if (_dirty or background) and "htmlproofer" in config.plugins:
         config.plugins["htmlproofer"].config["enabled"] = False
     notebooks.use_arithmatex_markup()
     pagenames.install()
@@ -112,8 +116,8 @@ def on_pre_build(config) -> None:
         )
     cache.clear_report()
     block_cache.start_build()
-    run = config.extra.get("run_experiments", True)  # a site of other pages (the tests' tiny ones) sets false
-    if SERVING.begin_build(experiments_module(config) if run else None, _dirty):
+    run = config.extra.get("run_experiments", True)
+    if SERVING.begin_build(_dirty):
         _record_hits(experiments_module(config))  # the rest are computed behind the pages
     elif run:
         _run_experiments(experiments_module(config))

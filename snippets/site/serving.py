@@ -255,16 +255,22 @@ class Serving:
         """Where a page finds `_publish_progress`'s file: the served site's path, then `PROGRESS`."""
         return urlsplit(site_url or "/").path.rstrip("/") + "/" + PROGRESS
 
-    def begin_build(self, module_name: str | None, dirty: bool) -> bool:
-        """Called before each build: whether this one renders placeholders for deferred experiments
-        (else the build runs every experiment itself, as `mkdocs build` does). `module_name` lists
-        the site's experiments (None: a site that runs none)."""
+    def prepare(self, module_name: str | None) -> bool:
+        """Called as each build loads its configuration; the first of `mkdocs serve` starts the
+        runner for the experiments of `module_name` (None: a site that runs none) that the cache
+        lacks. Whether the runner is at work (this build will likely render placeholders)."""
         with self.lock:
-            self.building, self.requested = True, False
-            self.rebuilds.started(time.monotonic(), time.process_time())
             if self.command == "serve" and self.first and module_name is not None:
                 self.background = Background.start(module_name)
             self.first = False
+            return self.background is not None and self.background.running()
+
+    def begin_build(self, dirty: bool) -> bool:
+        """Called before each build: whether this one renders placeholders for deferred experiments
+        (else the build runs every experiment itself, as `mkdocs build` does)."""
+        with self.lock:
+            self.building, self.requested = True, False
+            self.rebuilds.started(time.monotonic(), time.process_time())
             background = self.background
             if background is None or not background.running():
                 self.final_requested = True
