@@ -66,7 +66,7 @@ class Rebuilds:
 
     def __init__(self):
         self.builds, self.began, self.ended, self.cost = 0, (0.0, 0.0), 0.0, 0.0
-        self.rebuild_seconds = 0.0  # wall clock of all rebuilds together, for the log
+        self.rebuild_seconds = self.rebuild_cpu = 0.0  # all rebuilds together (wall clock, CPU), for the log
 
     def started(self, now: float, cpu: float) -> None:
         self.began = (now, cpu)
@@ -76,6 +76,7 @@ class Rebuilds:
         self.ended, self.cost = now, cpu - self.began[1]
         if self.builds > 1:
             self.rebuild_seconds += now - self.began[0]
+            self.rebuild_cpu += self.cost
 
     def allows(self, now: float) -> bool:
         return self.builds <= 1 or now >= self.ended + SPACING * self.cost
@@ -299,7 +300,8 @@ class Serving:
                     self.complete_logged = True
                     log.info(
                         f"the site is complete, {time.monotonic() - self.started:.0f} s after mkdocs serve started; "
-                        f"{self.rebuilds.builds - 1} rebuilds took {self.rebuilds.rebuild_seconds:.0f} s of it"
+                        f"{self.rebuilds.builds - 1} rebuilds took {self.rebuilds.rebuild_seconds:.0f} s of it "
+                        f"({self.rebuilds.rebuild_cpu:.0f} CPU seconds)"
                     )
             self.pending = False
 
