@@ -36,6 +36,10 @@ Safety:
 
 `SNIPPETS_CACHE=off` computes everything and stores nothing. `python -m snippets.experiments`
 lists, runs and clears the entries of the site's experiments.
+
+While another process computes some entries (`mkdocs serve`'s background runner,
+`snippets.site.serving`), their keys can be deferred (`defer`): a miss on one of them raises
+`Pending` instead of computing the result a second time, and the page shows a placeholder.
 """
 
 from __future__ import annotations
@@ -80,6 +84,26 @@ NOT_RESULTS = {__name__}
 
 class CacheRootError(RuntimeError):
     """The cache root is a folder this project did not make."""
+
+
+class Pending(Exception):
+    """A result that is not in the cache yet and is being computed elsewhere (`defer`): the caller
+    shows that it waits for experiment `name` instead of a result."""
+
+    def __init__(self, name: str, key: str):
+        super().__init__(f"experiment {name} (key {key}) is being computed in the background")
+        self.name, self.key = name, key
+
+
+_deferred: frozenset[str] = frozenset()  # keys whose misses raise Pending (`defer`)
+
+
+def defer(keys=()) -> frozenset[str]:
+    """From now on a miss on any of `keys` raises `Pending` rather than computing; no keys: compute
+    every miss again. Returns the keys deferred before."""
+    global _deferred
+    before, _deferred = _deferred, frozenset(keys)
+    return before
 
 
 def root_path() -> pathlib.Path:
@@ -484,6 +508,8 @@ def cached(name: str, fn, config, load: bool = True):
             return None
     found = _read(path, key) if path is not None else None
     record["hit"] = found is not None
+    if found is None and key in _deferred:
+        raise Pending(name, key)
     if found is None:
         payload = _compute(name, fn, config, key)
         digest = _store_entry(path, payload) if path is not None else None

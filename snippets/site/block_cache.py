@@ -22,6 +22,10 @@ A block's entry also lists the saved figures it drew (`snippets.figures.svg_cach
 used when the block is served from its entry, so that a build which draws nothing keeps them for
 the next one that must.
 
+A block whose experiment is still being computed behind `mkdocs serve` (`cache.Pending`) prints a
+placeholder instead (`snippets.site.placeholders`), and so does every later block of its session;
+the build report waits for every experiment. Nothing of theirs is kept.
+
 Not kept: blocks with a `session` (they share state with other blocks), and blocks that read the
 build itself (the build report: `cache.report`, `build_log`, `last_run_seconds`, `pool.workers`), which run every
 time. `SNIPPETS_CACHE=off` keeps nothing. Entries live in `blocks/` under the project's cache root
@@ -39,8 +43,11 @@ from pathlib import Path
 from snippets import seeding
 from snippets.experiments import cache, machine
 from snippets.figures import svg_cache
+from snippets.site import placeholders
+from snippets.site.serving import SERVING
 
 LIVE = re.compile(r"\bcache\.report\b|\bbuild_log\b|\blast_run_seconds\b|\bpool\.workers\b")
+READS_THE_RUN = re.compile(r"\bcache\.report\b|\blast_run_seconds\b")  # blocks that list every experiment
 _state: dict = {"code": None, "used": set()}
 
 
@@ -146,16 +153,39 @@ def _plain(value) -> bool:
 def install() -> None:
     """Route markdown-exec's Python blocks through `cached_run` (once per process)."""
     from markdown_exec._internal.formatters import python
+    from markdown_exec._internal.formatters.base import ExecutionError
 
     if getattr(python._run_python, "snippets_cached", False):
         return
     run = python._run_python
 
     def wrapped(code, returncode=None, session=None, id=None, **extra):  # noqa: A002 (markdown-exec's name)
-        return cached_run(run, code, session=session, returncode=returncode, id=id, **extra)
+        waits = _waits(code, session)
+        if waits is not None:
+            return placeholders.block(waits, SERVING.describe(waits))
+        try:
+            return cached_run(run, code, session=session, returncode=returncode, id=id, **extra)
+        except ExecutionError as error:  # markdown-exec wraps what the block raised
+            if not isinstance(error.__cause__, cache.Pending):
+                raise
+            waits = error.__cause__.name
+            SERVING.wait_for(waits)
+            if session:
+                SERVING.sessions[session] = waits  # its later blocks need what this one did not make
+            return placeholders.block(waits, SERVING.describe(waits))
 
     wrapped.snippets_cached = True
     python._run_python = wrapped
+
+
+def _waits(code: str, session: str | None) -> str | None:
+    """What a block waits for without running it, under `mkdocs serve` while experiments run: its
+    session's experiment, or every experiment for the build report; else None."""
+    if not SERVING.pending:
+        return None
+    if session in SERVING.sessions:
+        return SERVING.sessions[session]
+    return placeholders.EVERY if READS_THE_RUN.search(code) else None
 
 
 def start_build() -> None:

@@ -14,6 +14,11 @@ data or the statement is checked on it, by the build that renders the page:
 
 Both are kept between builds while the code and the results they read are unchanged
 (`snippets.site.block_cache.cached_value`; a claim only while it holds).
+
+Under `mkdocs serve`, while an experiment they read is computed in the background
+(`snippets.experiments.cache.Pending`), facts print a "…pending" marker for any key, a claim is
+marked "pending" (never ✓), and `{% if %}` on a pending fact prints the marker rather than either
+branch (`snippets.site.placeholders`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import logging
 
 from mkdocs.exceptions import PluginError
 
+from snippets.experiments.cache import Pending
 from snippets.figures import Claim
-from snippets.site import block_cache
+from snippets.site import block_cache, placeholders
+from snippets.site.serving import SERVING
 
 log = logging.getLogger("mkdocs.plugins.snippets.claims")
 
@@ -79,15 +86,31 @@ def define_env(env) -> None:
     @env.macro
     def facts(name: str, **arguments):
         label = f"facts {name} {json.dumps(arguments, sort_keys=True)}"
-        return block_cache.cached_value(label, lambda: page_function(name, package)(**arguments))
+        try:
+            return block_cache.cached_value(label, lambda: page_function(name, package)(**arguments))
+        except Pending as pending:  # `mkdocs serve` computes it behind the page
+            SERVING.wait_for(pending.name)
+            return placeholders.PendingValue(pending.name)
 
     @env.macro
     def claim(name: str, **arguments) -> str:
         label = f"claim {name} {json.dumps(arguments, sort_keys=True)}"
         function = page_function(name, package)
-        found = block_cache.cached_value(label, lambda: _as_list(function(**arguments)), keep=_holds)
+        try:
+            found = block_cache.cached_value(label, lambda: _as_list(function(**arguments)), keep=_holds)
+        except Pending as pending:  # not checked yet: "pending", never ✓
+            SERVING.wait_for(pending.name)
+            return placeholders.claim(pending.name, SERVING.describe(pending.name))
         found = Claim(*found) if isinstance(found, list) else found
         return check(env.page.file.src_uri, name, found, inspect.getdoc(function) or "")
+
+    env.macro(placeholders.is_pending, "snippets_pending")  # for `on_pre_page_macros`'s guards
+
+
+def on_pre_page_macros(env) -> None:
+    """Under `mkdocs serve` while experiments run: `{% if %}` on a pending fact prints its marker."""
+    if SERVING.pending:
+        env.markdown = placeholders.guard_conditions(env.markdown)
 
 
 def _as_list(found):
