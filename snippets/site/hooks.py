@@ -111,8 +111,8 @@ def on_pre_build(config) -> None:
     changed = cache.stale()
     if changed:  # under `mkdocs serve`: the process still has the old code loaded
         log.warning(
-            f"snippets changed on disk since this process started ({', '.join(changed)}): "
-            "these pages show results of the code it loaded; restart `mkdocs serve` to use the new code"
+            f"snippets changed on disk since this process started ({', '.join(changed)}): its experiments "
+            "refuse to run or load results for the changed code (StaleCodeError); restart `mkdocs serve`"
         )
     cache.clear_report()
     block_cache.start_build()
