@@ -102,6 +102,22 @@ def test_the_json_loads_into_torch_nn_and_equals_the_package_with_clamps(cell, s
         assert not torch.allclose(logits, lab.run(ids)), "the clamp changed nothing downstream"
 
 
+def test_the_input_weights_round_at_their_own_resolution():
+    model = {
+        "cell": "lstm",
+        "state_dict": sequence_state_dict("lstm"),
+        "vocab": list("abcdefg"),
+        "outputs": list("0123"),
+    }
+    fine, coarse = G.export_model("toy", model, resolution=8), G.export_model("toy", model, 8, input_resolution=2)
+    for key, tensor in fine["state_dict"].items():
+        if key == "weight_ih_l0":
+            assert coarse["state_dict"][key]["scale"] == G.quantize(model["state_dict"]["rnn.weight_ih_l0"], 2)[1]
+            assert coarse["state_dict"][key]["scale"] >= 2 * tensor["scale"]
+        else:
+            assert coarse["state_dict"][key] == tensor
+
+
 def test_load_state_dict_refuses_another_format():
     with pytest.raises(ValueError, match="expected format"):
         G.load_state_dict({"format": "something else", "state_dict": {}})
@@ -114,6 +130,21 @@ def test_weight_files_publish_one_json_per_model_next_to_the_page(site_gatelab):
     assert set(files) == {"gate-lab/toy-lstm.json", "gate-lab/toy-gru.json"}
     assert json.loads(files["gate-lab/toy-gru.json"])["cell"] == "gru"
     assert site_gatelab.gzipped_size(files["gate-lab/toy-gru.json"]) < len(files["gate-lab/toy-gru.json"])
+
+
+@pytest.mark.site
+def test_the_served_script_is_the_source_without_comments(site_gatelab, tmp_path):
+    import pathlib
+    import shutil
+    import subprocess
+
+    source = (pathlib.Path(__file__).parents[1] / "docs" / site_gatelab.SCRIPT).read_text()
+    served = site_gatelab.minified_script(source)
+    assert len(served) < 0.8 * len(source) and "gateLab" in served
+    if shutil.which("node"):  # the browser tests run it; here, at least, it parses
+        (tmp_path / "lab.js").write_text(served)
+        checked = subprocess.run(["node", "--check", str(tmp_path / "lab.js")], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_recall_labels_name_subjects_fillers_and_the_query():
@@ -389,3 +420,19 @@ def test_the_weights_fit_the_pages_budget(page_result, site_gatelab):
     sizes = {name: site_gatelab.gzipped_size(site_gatelab.to_json(m)) for name, m in page_result["models"].items()}
     print("gzipped weights (bytes):", sizes)
     assert sum(sizes.values()) < 140_000, sizes
+
+
+def test_the_opening_figure_shows_both_answers_and_the_clamped_step():
+    import numpy as np
+
+    free, clamped = np.full((4, 3), 0.1), np.full((4, 3), 0.1)
+    free[:, 1], clamped[:, 2] = 0.8, 0.8  # free answers B, the subject; clamped answers C
+    run = {"text": "Bab?", "subject": "B", "outputs": ["A", "B", "C"], "clamped_steps": [1]}
+    run |= {"free": free, "clamped": clamped}
+    for narrow in (False, True):
+        fig = F.plot_opening(run, narrow=narrow)
+        answer, steps = fig.axes
+        assert [round(b.get_height(), 2) for b in answer.patches] == [0.1, 0.8, 0.1, 0.1, 0.1, 0.8]
+        assert [list(line.get_ydata()) for line in steps.lines] == [[0.8] * 4, [0.1] * 4]
+        assert [t.get_text() for t in steps.get_xticklabels()] == list("Bab?")
+    assert "free it answers B, wiped C" in F.opening_alt(run)

@@ -1,4 +1,4 @@
-"""The results pages (variants, comparison, modern cells, real text) land their point on the first
+"""The results pages (variants, comparison, modern cells, real text) and the gate lab land their point on the first
 screen, in Chromium at 1280 px: a sentence that says it, then a figure that shows it, within the
 first 1,000 px; prose outside code, tables, tabs and folded blocks under 2,500 words; and the
 comparison page shows at most 60 numbers in its text before anything is expanded."""
@@ -10,14 +10,15 @@ from snippets.site.browser import Network
 pytestmark = [pytest.mark.browser, pytest.mark.site]
 
 DESKTOP = {"width": 1280, "height": 900}
-PAGES = ["variants/", "comparison/", "modern-cells/", "real-text/"]
+PAGES = ["variants/", "comparison/", "modern-cells/", "real-text/", "gate-lab/"]
 FIRST_SCREEN = 1000  # px from the top of the page, at 1280 px wide
 MAX_PROSE_WORDS = 2500
 MAX_COMPARISON_NUMBERS = 60
 
 # What the page shows a reader: a figure is an SVG figure, a picture inside a <figure> (the real-text
 # page's coloured source) or an image; prose is text outside code, tables, tabs, folded blocks,
-# math and the figures themselves (their captions count); numbers are counted in the visible text
+# math, the figures themselves (their captions count) and the gate lab's controls and read-outs;
+# numbers are counted in the visible text
 # (closed folds and hidden tabs are not rendered), code blocks, figures' axes and a claim's
 # evidence (shown on a tap) left out.
 MEASURE = """() => {
@@ -34,7 +35,8 @@ MEASURE = """() => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || parent.closest('script, style, .headerlink, .claim-evidence')) continue;
-    if (!parent.closest('pre, code, table, .tabbed-set, details, svg, math, [role=img]')) prose += words(node);
+    const notProse = 'pre, code, table, .tabbed-set, details, svg, math, [role=img], .gate-lab';
+    if (!parent.closest(notProse)) prose += words(node);
     if (!parent.closest('pre, code, svg') && parent.checkVisibility()) shown += numbers(node);
   }
   return {

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 from html import escape
 
+import numpy as np
+from matplotlib.figure import Figure
+
 from snippets.experiments.lab import longest
-from snippets.figures import Claim
+from snippets.figures import COLORS, PHONE_WIDTH, Claim, theme
 
 FEATURES = {  # the real-text page's features, as the unit menu names them
     "in_string": "inside a string",
@@ -114,6 +117,68 @@ def lab_html(result: dict | None = None) -> str:
     return (
         f'<div id="gate-lab" class="gate-lab" data-config="{config}"><p>The lab runs in your browser '
         "with JavaScript; without it, this page shows the guided experiments' results as text.</p></div>"
+    )
+
+
+# -- the opening figure ---------------------------------------------------------------------------
+
+
+def opening_run(result: dict | None = None) -> dict:
+    """The set-up the lab opens with (`OPENING`, the wipe) on its example, free and clamped: the text,
+    the subject, the read-out labels, and per run the probabilities at every step, (steps, outputs)."""
+    from snippets.experiments.lab import Lab, setup_run
+
+    r = _result(result)
+    setup = r["setups"][OPENING]
+    presets = r["presets"][setup["model"]]
+    runs = setup_run(Lab(r["models"][setup["model"]]), setup, presets)
+    text = presets[setup["preset"]]["text"]
+    return {
+        "text": text,
+        "subject": setup["target"],
+        "outputs": r["models"][setup["model"]]["outputs"],
+        "clamped_steps": sorted({t for c in setup["clamps"] for t in range(c["from"], c["to"])}),
+        **{name: p.numpy() for name, p in runs.items()},
+    }
+
+
+def plot_opening(run: dict, narrow: bool = False) -> Figure:
+    """Left (top on a phone): the answer at the query, free and clamped, as the probability of each
+    subject. Right (below): the subject's probability after each step of the input, the clamped step shaded."""
+    outputs, subject = run["outputs"], run["subject"]
+    k = outputs.index(subject)
+    runs = (("free", "free run", COLORS[0], "-"), ("clamped", "memory wiped at step 1", COLORS[1], "--"))
+    with theme():
+        fig = Figure(figsize=(PHONE_WIDTH, 5.4) if narrow else (7.4, 2.9), layout="constrained")
+        answer, steps = fig.subplots(2, 1) if narrow else fig.subplots(1, 2, width_ratios=(1, 1.4))
+        x = np.arange(len(outputs))
+        for offset, (key, label, color, _) in zip((-0.2, 0.2), runs):
+            answer.bar(x + offset, run[key][-1], width=0.4, color=color, label=label)
+        answer.set_xticks(x, outputs)
+        answer.set(ylim=(0, 1), ylabel="probability", title=f"The answer after “?” (subject {subject})")
+        answer.grid(False, axis="x")
+        t = np.arange(len(run["text"]))
+        for step in run["clamped_steps"]:
+            steps.axvspan(step - 0.5, step + 0.5, color=COLORS[1], alpha=0.15, linewidth=0)
+        for key, label, color, style in runs:
+            steps.plot(t, run[key][:, k], color=color, linestyle=style, label=label)
+        steps.set_xticks(t, list(run["text"]), fontsize=8 if narrow else 9)
+        xlabel = "input (shaded: the clamped step)" if narrow else "input, one token a step (shaded: the clamped step)"
+        steps.set(ylim=(0, 1.02), xlabel=xlabel)
+        steps.set(title=f"Probability of {subject}, step by step")
+        steps.grid(False, axis="x")
+        handles, labels = steps.get_legend_handles_labels()  # lines: their dashes tell the runs apart in grey too
+        fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9)
+    return fig
+
+
+def opening_alt(run: dict) -> str:
+    """The text alternative of `plot_opening`, with the run's answers."""
+    free, clamped = (run["outputs"][int(run[key][-1].argmax())] for key in ("free", "clamped"))
+    return (
+        f"Two plots of the recall LSTM reading {run['text']}, free and with its memory wiped at step 1. "
+        f"Left: the probability of each subject after the query; free it answers {free}, wiped {clamped}. "
+        f"Right: the probability of the subject {run['subject']} after each step, for both runs."
     )
 
 
@@ -238,6 +303,7 @@ def fidelity_facts(result: dict | None = None) -> dict:
         "sequences": str(config().n_sequences),
         "min_accuracy": _percent(config().min_accuracy),
         "resolution": str(config().resolution),
+        "input_resolution": str(config().input_resolution),
         "gru_gap": str(r["experiments"]["recall-gru"]["gap"]),
     }
 

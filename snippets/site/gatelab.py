@@ -5,6 +5,8 @@ the `gate_lab` experiment (`snippets.experiments.lab`) becomes `gate-lab/<name>.
 writes into the built site like any other (and `mkdocs serve` serves). The JSON is `export_model`'s dict: the layer's
 state-dict names and shapes, the read-out as `readout.weight` and `readout.bias`, the vocabulary, and
 each tensor as integers times a power-of-two `scale` (`snippets.experiments.lab.load_state_dict`).
+`on_files` also swaps the lab's script for `minified_script`'s: the page's download budget (150 KB
+gzipped beyond the other pages, `tests/test_gate_lab_browser.py`) has no room for its comments.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import gzip
 import json
 
+import jsmin
+
 PAGE = "gate-lab.md"
 FOLDER = "gate-lab"
+SCRIPT = "javascripts/gatelab.js"
 
 
 def weight_files(result: dict | None = None) -> dict[str, bytes]:
@@ -28,6 +33,11 @@ def weight_files(result: dict | None = None) -> dict[str, bytes]:
 def to_json(model: dict) -> bytes:
     """Compact JSON (no spaces): most of the bytes are the integers."""
     return json.dumps(model, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def minified_script(source: str) -> str:
+    """The lab's JavaScript without comments and spare white space (`jsmin`; template literals kept)."""
+    return jsmin.jsmin(source, quote_chars="'\"`")
 
 
 def gzipped_size(data: bytes) -> int:

@@ -192,9 +192,13 @@ def on_pre_page(page, config, files):
 
 
 def on_files(files, config):
-    """Publish the gate lab's weights next to its page (`snippets.site.gatelab`), when the site has it."""
+    """Publish the gate lab's weights next to its page, and its script minified (`snippets.site.gatelab`)."""
     if SERVING.pending:
         reading_order(files, config.nav)  # pages render, and tell what they wait for, in reading order
+    script = files.get_file_from_path(gatelab.SCRIPT)
+    if script is not None:
+        files.remove(script)
+        files.append(File.generated(config, gatelab.SCRIPT, content=gatelab.minified_script(script.content_string)))
     if files.get_file_from_path(gatelab.PAGE) is not None:
         try:  # kept like a block's output (ASCII JSON, so text): reading the trained weights takes a while
             published = block_cache.cached_value(
