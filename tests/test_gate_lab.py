@@ -427,8 +427,15 @@ def test_the_opening_figure_shows_both_answers_and_the_clamped_step():
 
     free, clamped = np.full((4, 3), 0.1), np.full((4, 3), 0.1)
     free[:, 1], clamped[:, 2] = 0.8, 0.8  # free answers B, the subject; clamped answers C
-    run = {"text": "Bab?", "subject": "B", "outputs": ["A", "B", "C"], "clamped_steps": [1]}
-    run |= {"free": free, "clamped": clamped}
+    clamps = [{"gate": g, "units": "all", "value": 0.0, "from": 1, "to": 2} for g in "if"]
+    result = {
+        "opening": {"setup": "lstm-wipe", "free": free.tolist(), "clamped": clamped.tolist()},
+        "setups": {"lstm-wipe": {"model": "recall-lstm", "preset": 1, "target": "B", "clamps": clamps}},
+        "presets": {"recall-lstm": [{"text": "Aab?"}, {"text": "Bab?"}]},
+        "models": {"recall-lstm": {"outputs": ["A", "B", "C"]}},
+    }
+    run = F.opening_run(result)
+    assert (run["text"], run["subject"], run["clamped_steps"]) == ("Bab?", "B", [1])
     for narrow in (False, True):
         fig = F.plot_opening(run, narrow=narrow)
         answer, steps = fig.axes

@@ -642,6 +642,11 @@ def _measure(config: GateLabConfig, models: dict, units_result: dict) -> dict:
     out["setups"] = guided_setups(out)
     for setup in out["setups"].values():
         setup["outcome"] = setup_outcome(labs[setup["model"]], setup, out["presets"][setup["model"]])
+    # The set-up the lab opens with, every step of its run: the page's first figure draws it.
+    opening = next(iter(out["setups"]))
+    model = out["setups"][opening]["model"]
+    runs = setup_run(labs[model], out["setups"][opening], out["presets"][model])
+    out["opening"] = {"setup": opening, **{name: p.tolist() for name, p in runs.items()}}
     return out
 
 

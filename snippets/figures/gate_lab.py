@@ -124,21 +124,18 @@ def lab_html(result: dict | None = None) -> str:
 
 
 def opening_run(result: dict | None = None) -> dict:
-    """The set-up the lab opens with (`OPENING`, the wipe) on its example, free and clamped: the text,
-    the subject, the read-out labels, and per run the probabilities at every step, (steps, outputs)."""
-    from snippets.experiments.lab import Lab, setup_run
-
+    """The set-up the lab opens with (the wipe) on its example, free and clamped, as the experiment ran
+    it: the text, the subject, the read-out labels, the clamped steps, and per run the probabilities
+    at every step, (steps, outputs)."""
     r = _result(result)
-    setup = r["setups"][OPENING]
-    presets = r["presets"][setup["model"]]
-    runs = setup_run(Lab(r["models"][setup["model"]]), setup, presets)
-    text = presets[setup["preset"]]["text"]
+    setup = r["setups"][r["opening"]["setup"]]
+    model = r["models"][setup["model"]]
     return {
-        "text": text,
+        "text": r["presets"][setup["model"]][setup["preset"]]["text"],
         "subject": setup["target"],
-        "outputs": r["models"][setup["model"]]["outputs"],
+        "outputs": model["outputs"],
         "clamped_steps": sorted({t for c in setup["clamps"] for t in range(c["from"], c["to"])}),
-        **{name: p.numpy() for name, p in runs.items()},
+        **{name: np.array(r["opening"][name]) for name in ("free", "clamped")},
     }
 
 
