@@ -639,8 +639,8 @@ def clear_report() -> None:
 
 def run_experiments(calls, together=()) -> None:
     """Make sure the result of each (experiment, config) of `calls` is in the cache, recording each
-    (`report`, with `load=False`): first those whose experiment is in `together`, side by side in the
-    worker pool (`pool.side_by_side`), then the others here, in order.
+    (`report`, with `load=False`): first those whose experiment is in `together` and whose result is
+    not cached yet, side by side in the worker pool (`pool.side_by_side`), then the others here, in order.
 
     It starts by deleting the temporary files of writers since gone (`sweep_temporaries`).
     """
@@ -649,7 +649,8 @@ def run_experiments(calls, together=()) -> None:
         existing = _existing_root()
         if existing is not None:
             sweep_temporaries(existing)
-    first = [call for fn in together for call in calls if call[0] is fn]
+    # Only misses go to the workers: each worker imports torch afresh, which costs more than recording a hit here.
+    first = [call for fn in together for call in calls if call[0] is fn and not status(*call)["hit"]]
     for made in pool.side_by_side(functools.partial(_records_of, fn, config) for fn, config in first):
         _records.extend(made)  # made in a worker: its records come back here
     for fn, config in calls:
