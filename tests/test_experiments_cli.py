@@ -57,7 +57,7 @@ if os.environ.get("TOY_STALL_WRITES"):  # a test hook: every entry stalls half w
     def stalled(obj, f):
         real(obj, f)
         mark("writing")
-        time.sleep(60)
+        time.sleep(600)  # STALL_S
 
     cache.torch.save = stalled
 """
@@ -271,7 +271,14 @@ def wait_for(condition, seconds: float, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-def ended(process: subprocess.Popen, seconds: float = 10.0) -> tuple[int, str]:
+# The stalls and naps outlast the wait for the command to end by far: a command that ends in time ended
+# because of the signal. Generous, not tight: a busy shared machine takes seconds to end processes
+# that have imported torch.
+STALL_S = 600
+ENDED_S = 60.0
+
+
+def ended(process: subprocess.Popen, seconds: float = ENDED_S) -> tuple[int, str]:
     try:
         return process.wait(seconds), process.stderr.read()
     finally:
@@ -296,7 +303,7 @@ def test_a_signal_mid_write_ends_the_workers_and_leaves_no_temporary_file(box, h
         run.send_signal(signal.SIGTERM)
     status, err = ended(run)
     assert status == 128 + getattr(signal, how) and f"stopped by {how}" in err, err
-    assert time.monotonic() - began < 10
+    print(f"ended {time.monotonic() - began:.1f} s after {how}")
     assert all_gone(workers)  # no orphan
     assert list((path / "cache").rglob("*.tmp")) == [] and list((path / "cache").rglob("*.pt")) == []
     assert cli(toy, "run") == 0  # the next run computes both
@@ -305,13 +312,14 @@ def test_a_signal_mid_write_ends_the_workers_and_leaves_no_temporary_file(box, h
 
 def test_sigterm_while_the_workers_run_ends_them_within_seconds(box):
     path, _ = box
-    run = start(path, "run", TOY_NAP="60")
+    run = start(path, "run", TOY_NAP=str(STALL_S))
     wait_for(lambda: marks(path, "nap") and list((path / "cache").rglob("quick-*.json")), 90, run)
     workers = descendants(run.pid)
     began = time.monotonic()
     run.send_signal(signal.SIGTERM)
     status, err = ended(run)
-    assert status == 143 and time.monotonic() - began < 10, err
+    assert status == 143, err
+    print(f"ended {time.monotonic() - began:.1f} s after SIGTERM")
     assert all_gone(workers)
     assert list((path / "cache").rglob("*.tmp")) == []
     assert [p.name.split("-")[0] for p in (path / "cache" / "experiments").glob("*.pt")] == ["quick"]  # it finished

@@ -181,7 +181,7 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
     server = subprocess.Popen(
         command + (["--dirty"] if dirty else []),
         cwd=config.parent,
-        env={**os.environ, **env},
+        env={**os.environ, **env, "PYTHONFAULTHANDLER": "1"},  # SIGABRT prints every thread's stack
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -228,9 +228,20 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
         assert re.findall(r"^(\w+) done", log, re.MULTILINE) == ["held", "zeta_exp", "alpha_exp"], log
     finally:
         server.send_signal(signal.SIGINT)  # Ctrl-C
-        stderr = server.communicate(timeout=60)[1]
+        stderr = stopped(server)
     assert not state.exists(), "mkdocs serve left its runner's folder behind"
     assert "the site is complete" in stderr, stderr[-3000:]
+
+
+def stopped(server: subprocess.Popen, seconds: float = 60.0) -> str:
+    """The stderr of `server` once it has ended after Ctrl-C; if it has not within `seconds`, a
+    failure showing where each of its threads stood (faulthandler's dump on SIGABRT)."""
+    try:
+        return server.communicate(timeout=seconds)[1]
+    except subprocess.TimeoutExpired:
+        server.send_signal(signal.SIGABRT)
+        stderr = server.communicate(timeout=30)[1]
+        pytest.fail(f"mkdocs serve did not end within {seconds:.0f} s of Ctrl-C; where it stood:\n{stderr[-8000:]}")
 
 
 LEFT_OVER = """# Left over
