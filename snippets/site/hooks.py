@@ -19,12 +19,14 @@ they are computed behind the pages, which show labelled placeholders for them
 placeholder stops the build (`on_post_page`): a built site shows finished results only.
 """
 
+import hashlib
 import html
 import importlib
 import logging
 import os
 import re
 import time
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -50,6 +52,7 @@ from snippets.site.mathml import TexError, tex_to_mathml
 from snippets.site.serving import SERVING, reading_order
 
 log = logging.getLogger("mkdocs.plugins.snippets")
+_LATEX2MATHML = metadata.version("latex2mathml")  # part of the kept MathML's key
 
 _ARITHMATEX = re.compile(r'<(span|div)(\s[^>]*class="arithmatex"[^>]*)>(.*?)</\1>', re.DOTALL)
 _DELIMITERS = {("\\(", "\\)"): False, ("\\[", "\\]"): True}  # -> display?
@@ -247,7 +250,11 @@ def on_post_page(output, page, config):
         output = output.replace(
             "</body>", placeholders.live_progress(SERVING.progress_url(config.site_url)) + "</body>"
         )
-    return a11y.math_scroll_focus(a11y.figure_scroll_boxes(a11y.label_search_dialog(output)))
+    return _kept(
+        "page markup",
+        output,
+        lambda: a11y.math_scroll_focus(a11y.figure_scroll_boxes(a11y.label_search_dialog(output))),
+    )
 
 
 def on_page_content(html_text, page, config, files):
@@ -267,7 +274,14 @@ def on_page_content(html_text, page, config, files):
 
 def render_math(html_text: str) -> str:
     """Replace the TeX in every arithmatex element with MathML, keeping the element itself."""
-    return _ARITHMATEX.sub(_render_one, html_text)
+    return _kept(f"math (latex2mathml {_LATEX2MATHML})", html_text, lambda: _ARITHMATEX.sub(_render_one, html_text))
+
+
+def _kept(what: str, page_html: str, compute) -> str:
+    """`compute()`, a function of `page_html` alone, kept between builds like a block's output: a
+    warm build then spends no time on pages that did not change (this code changing is a new key)."""
+    digest = hashlib.sha256(page_html.encode()).hexdigest()
+    return block_cache.cached_value(f"{what} of a page {digest}", compute)
 
 
 def _render_headings(page) -> None:
