@@ -259,8 +259,19 @@ def start(path, *argv, **env) -> subprocess.Popen:
     environ = {**os.environ, "SNIPPETS_WORKERS": "2", **env}
     script = CLI.format(box=str(path))
     return subprocess.Popen(
-        [sys.executable, "-c", script, *argv], env=environ, stderr=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", script, *argv],
+        env=environ,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the child: SIGINT at its default, as a command typed in a terminal has it. A test run in
+    the background of a shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition, seconds: float, process: subprocess.Popen) -> None:

@@ -185,6 +185,9 @@ def test_serve_shows_placeholders_then_fills_in_by_itself_in_reading_order(tmp_p
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGINT at its default, as in a terminal: a test run in a shell's background inherits it
+        # ignored, and then Ctrl-C (below) would never reach mkdocs serve.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     state = tmp_path / "cache" / "serve" / str(server.pid)
     try:

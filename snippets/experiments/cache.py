@@ -649,10 +649,15 @@ def run_experiments(calls, together=()) -> None:
         existing = _existing_root()
         if existing is not None:
             sweep_temporaries(existing)
+    first = [call for fn in together for call in calls if call[0] is fn]
     # Only misses go to the workers: each worker imports torch afresh, which costs more than recording a hit here.
-    first = [call for fn in together for call in calls if call[0] is fn and not status(*call)["hit"]]
-    for made in pool.side_by_side(functools.partial(_records_of, fn, config) for fn, config in first):
-        _records.extend(made)  # made in a worker: its records come back here
+    missing = [call for call in first if not status(*call)["hit"]]
+    made = pool.side_by_side(functools.partial(_records_of, *call) for call in missing)
+    for fn, config in first:  # the records in the order of `together`, wherever they were made
+        if (fn, config) in missing:
+            _records.extend(made[missing.index((fn, config))])
+        else:
+            fn(config, load=False)
     for fn, config in calls:
         if (fn, config) not in first:
             fn(config, load=False)
