@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from snippets.site.browser import evaluate_each
+
 pytestmark = [pytest.mark.browser, pytest.mark.site]  # site: it needs the site extra and a built site
 
 PAGES = ("rnn/", "lstm-cell/", "lstm-backprop/", "gru/")
@@ -41,14 +43,7 @@ MEASURE = r"""() => {
 
 @pytest.fixture(scope="module")
 def measured(browser, base_url) -> dict[str, dict]:
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    found = {}
-    for path in PAGES:
-        page.goto(base_url + path, wait_until="networkidle")
-        found[path] = page.evaluate(MEASURE)
-    context.close()
-    return found
+    return evaluate_each(browser, base_url, PAGES, MEASURE, viewport=DESKTOP)
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -682,15 +682,16 @@ def test_the_lab_accepts_the_files_the_build_publishes_and_checks_every_field(la
     ]
 
 
+def serve_edited(page, url: str, old: str, new: str) -> None:
+    """From now on `page` gets the HTML at `url` with `old` replaced by `new` (once)."""
+    page.unroute(url)
+    edited = lambda route: route.fulfill(body=route.fetch().text().replace(old, new, 1), content_type="text/html")  # noqa: E731
+    page.route(url, edited)
+
+
 def test_a_page_whose_lab_configuration_is_wrong_says_so(lab_page, lab_url):
     """The configuration the build writes into the page, and the set-up buttons, are checked too."""
-
-    def spoilt(route):
-        html = route.fetch().text()
-        html = html.replace("&quot;hidden_size&quot;:6,", "", 1)
-        route.fulfill(body=html, content_type="text/html")
-
-    lab_page.route(lab_url, spoilt)
+    serve_edited(lab_page, lab_url, "&quot;hidden_size&quot;:6,", "")
     lab_page.goto(lab_url, wait_until="networkidle")
     error = lab_page.locator("#gate-lab .gl-error")
     assert error.get_attribute("role") == "alert"
@@ -698,19 +699,8 @@ def test_a_page_whose_lab_configuration_is_wrong_says_so(lab_page, lab_url):
     assert "models.char.hidden_size: expected a positive integer, got nothing" in error.inner_text()
     assert lab_page.locator("#gate-lab form").count() == 0
 
-    lab_page.unroute(lab_url)
-    lab_page.route(
-        lab_url,
-        lambda route: route.fulfill(
-            body=route.fetch()
-            .text()
-            .replace(
-                '<div id="gate-lab"',
-                '<button type="button" data-gate-lab-setup="nope" hidden>Set up</button><div id="gate-lab"',
-            ),
-            content_type="text/html",
-        ),
-    )
+    button = '<button type="button" data-gate-lab-setup="nope" hidden>Set up</button>'
+    serve_edited(lab_page, lab_url, '<div id="gate-lab"', button + '<div id="gate-lab"')
     lab_page.goto(lab_url, wait_until="networkidle")
     lab_page.wait_for_function(
         "() => /^Ran \\d+ steps/.test(document.querySelector('#gate-lab .gl-status').textContent)"
@@ -720,16 +710,7 @@ def test_a_page_whose_lab_configuration_is_wrong_says_so(lab_page, lab_url):
         'This button\'s set-up "nope" is not in the lab\'s configuration (set-ups: "lstm-wipe", "gru-frozen").'
     )
 
-    lab_page.unroute(lab_url)
-    lab_page.route(
-        lab_url,
-        lambda route: route.fulfill(
-            body=route.fetch()
-            .text()
-            .replace("&quot;opening&quot;:&quot;lstm-wipe&quot;", "&quot;opening&quot;:&quot;wipe&quot;"),
-            content_type="text/html",
-        ),
-    )
+    serve_edited(lab_page, lab_url, "&quot;opening&quot;:&quot;lstm-wipe&quot;", "&quot;opening&quot;:&quot;wipe&quot;")
     lab_page.goto(lab_url, wait_until="networkidle")
     assert 'opening: expected the key of a set-up ("lstm-wipe", "gru-frozen") or no opening, got "wipe"' in (
         lab_page.inner_text("#gate-lab .gl-error")

@@ -5,7 +5,7 @@ comparison page shows at most 60 numbers in its text before anything is expanded
 
 import pytest
 
-from snippets.site.browser import Network
+from snippets.site.browser import evaluate_each
 
 pytestmark = [pytest.mark.browser, pytest.mark.site]
 
@@ -50,15 +50,7 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="module")
 def measured(browser, base_url) -> dict[str, dict]:
-    context = browser.new_context(viewport=DESKTOP, color_scheme="light")
-    Network(context)
-    page = context.new_page()
-    found = {}
-    for path in PAGES:
-        page.goto(base_url + path, wait_until="networkidle")
-        found[path] = page.evaluate(MEASURE)
-    context.close()
-    return found
+    return evaluate_each(browser, base_url, PAGES, MEASURE, viewport=DESKTOP, color_scheme="light")
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -159,3 +159,17 @@ class Network:
                 sizes[path or "index.html"] = file.stat().st_size
         ranked = sorted(((size, path) for path, size in sizes.items()), reverse=True)
         return sum(sizes.values()), ranked
+
+
+def evaluate_each(browser, base_url: str, paths, script: str, **context_options) -> dict:
+    """{path: what `script` (a JavaScript function) returns on that page}, each page loaded offline
+    (`Network`) until the network is idle, in one browser context made with `context_options`."""
+    context = browser.new_context(**context_options)
+    Network(context)
+    page = context.new_page()
+    found = {}
+    for path in paths:
+        page.goto(base_url + path, wait_until="networkidle")
+        found[path] = page.evaluate(script)
+    context.close()
+    return found
